@@ -1,0 +1,20 @@
+# Two commands on a fresh machine:
+#   make demo   install what is missing, then run the toy distillation end to end
+#   make test   install what is missing, then run the whole test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export KD_VENV := $(abspath $(VENV))
+
+.PHONY: install demo test bench-det clean
+
+install:
+	@bash tools/install.sh
+
+demo: install
+	@$(PY) tools/demo.py $(DEMO_ARGS)
+
+test: install
+	@bash tools/run_tests.sh $(TEST_ARGS)
+
+clean:
+	rm -rf work_dirs demo_out data/toy_* .pytest_cache

@@ -1,0 +1,1 @@
+# Dataset helpers and registrations for kd_plugins.

@@ -1,0 +1,1 @@
+from . import algorithms, connectors, generators, losses  # noqa: F401  (registers)

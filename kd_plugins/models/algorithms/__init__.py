@@ -1,0 +1,4 @@
+from .preprocess_aware_distill import (PreprocessAwareDistill,
+                                       TeacherInputsPreprocessor)
+
+__all__ = ['PreprocessAwareDistill', 'TeacherInputsPreprocessor']

@@ -1,0 +1,168 @@
+"""Build-time checks of a distillation config, so bad input fails before iteration 1.
+
+Each check raises an error that names the config field and says what was expected.
+"""
+import difflib
+import os.path as osp
+import re
+from typing import Dict, Iterable, Optional
+
+from torch import nn
+
+URL_RE = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
+MODULE_OUTPUT_RECORDER_TYPES = ('ModuleOutputs', 'ModuleOutputsRecorder')
+MODULE_RECORDER_TYPES = MODULE_OUTPUT_RECORDER_TYPES + ('ModuleInputs',
+                                                       'ModuleInputsRecorder')
+
+
+class DistillConfigError(ValueError):
+    """A distillation config that cannot work; the message names the field."""
+
+
+def check_teacher_ckpt(teacher_ckpt: Optional[str], field: str = 'teacher_ckpt'):
+    """A teacher checkpoint must be an existing local file (nothing downloads)."""
+    if teacher_ckpt is None:
+        return
+    if not isinstance(teacher_ckpt, str) or not teacher_ckpt:
+        raise DistillConfigError(
+            f'{field} must be a path to a local checkpoint file, got {teacher_ckpt!r}')
+    if URL_RE.match(teacher_ckpt):
+        raise DistillConfigError(
+            f'{field}={teacher_ckpt!r} is a URL; kd_plugins never downloads weights at '
+            'run time. Download it yourself and pass the local path, e.g. '
+            '--cfg-options model.teacher_ckpt=/path/to/teacher.pth')
+    path = osp.expanduser(teacher_ckpt)
+    if not osp.isfile(path):
+        hint = ' (it is a directory)' if osp.isdir(path) else ''
+        raise FileNotFoundError(
+            f'{field}: teacher checkpoint {teacher_ckpt!r} does not exist{hint}. '
+            'Train the teacher first or pass its path with '
+            '--cfg-options model.teacher_ckpt=/path/to/teacher.pth')
+
+
+def find_num_classes(model: nn.Module) -> Dict[str, int]:
+    """``{module_name: num_classes}`` of the heads that declare it."""
+    found = {}
+    for name, module in model.named_modules():
+        n = getattr(module, 'num_classes', None)
+        if isinstance(n, int) and not isinstance(n, bool) and name:
+            # keep the outermost declaration of each head
+            if not any(name.startswith(k + '.') for k in found):
+                found[name] = n
+    return found
+
+
+def check_num_classes(student: nn.Module, teacher: nn.Module):
+    s, t = find_num_classes(student), find_num_classes(teacher)
+    for name in sorted(set(s) & set(t)):
+        if s[name] != t[name]:
+            raise DistillConfigError(
+                f'class-count mismatch: student {name}.num_classes={s[name]} but teacher '
+                f'{name}.num_classes={t[name]}. Teacher and student must predict the same '
+                'classes (set num_classes of both to the dataset\'s class count).')
+
+
+def check_recorder_sources(recorders: Optional[dict], model: nn.Module, field: str):
+    """Every module recorder's ``source`` must be a module of ``model``."""
+    if not recorders:
+        return
+    names = [n for n, _ in model.named_modules() if n]
+    name_set = set(names)
+    for rec_name, cfg in recorders.items():
+        if not isinstance(cfg, dict) or cfg.get('type') not in MODULE_RECORDER_TYPES:
+            continue
+        source = cfg.get('source')
+        if source not in name_set:
+            close = difflib.get_close_matches(str(source), names, n=5, cutoff=0.5)
+            raise DistillConfigError(
+                f'{field}.{rec_name}.source={source!r} is not a module of the '
+                f'{field.split("_")[0]}. Closest names: {close or names[:5]}')
+
+
+def module_out_channels(module: nn.Module, data_idx: Optional[int] = None):
+    """Channels a module outputs, where it declares them; None when unknown."""
+    out = getattr(module, 'out_channels', None)
+    if isinstance(out, (list, tuple)):
+        if data_idx is not None and data_idx < len(out):
+            out = out[data_idx]
+        elif len(set(out)) == 1:
+            out = out[0]
+        else:
+            return None
+    if isinstance(out, int) and not isinstance(out, bool):
+        return out
+    if isinstance(module, nn.Sequential) and len(module):
+        return module_out_channels(module[-1])
+    return None
+
+
+def connector_out_channels(connector: nn.Module):
+    last = None
+    for m in connector.modules():
+        if isinstance(getattr(m, 'out_channels', None), int):
+            last = m.out_channels
+    return last
+
+
+def check_feature_channels(distiller, student: nn.Module, teacher: nn.Module,
+                           loss_forward_mappings: dict, recorder_cfgs: dict):
+    """Student and teacher features fed to one loss must have equal channels.
+
+    Only checks what the modules declare (``out_channels``); a connector on the student
+    (or teacher) side counts with its output channels. Losses that accept different
+    channels on purpose set ``accepts_channel_mismatch = True``.
+    """
+    modules = {'student': dict(student.named_modules()),
+               'teacher': dict(teacher.named_modules())}
+    for loss_name, mapping in (loss_forward_mappings or {}).items():
+        loss = distiller.distill_losses[loss_name] if loss_name in \
+            distiller.distill_losses else None
+        if getattr(loss, 'accepts_channel_mismatch', False):
+            continue
+        chans = {'student': {}, 'teacher': {}}
+        for arg, info in mapping.items():
+            if not isinstance(info, dict) or 'recorder' not in info:
+                continue
+            side = 'student' if info.get('from_student', True) else 'teacher'
+            rec = recorder_cfgs[side].get(info['recorder'], {})
+            if rec.get('type') not in MODULE_OUTPUT_RECORDER_TYPES:
+                continue  # only module outputs have declared channels
+            module = modules[side].get(rec.get('source'))
+            if module is None:
+                continue
+            c = module_out_channels(module, info.get('data_idx'))
+            conn = info.get('connector')
+            if conn and conn in distiller.connectors:
+                c = connector_out_channels(distiller.connectors[conn]) or c
+                # a connector's input must match what it is fed
+                in_c = None
+                for m in distiller.connectors[conn].modules():
+                    if isinstance(getattr(m, 'in_channels', None), int):
+                        in_c = m.in_channels
+                        break
+                raw = module_out_channels(module, info.get('data_idx'))
+                if in_c is not None and raw is not None and in_c != raw:
+                    raise DistillConfigError(
+                        f'distiller.connectors.{conn}: takes {in_c} input channels but '
+                        f'{side} recorder {info["recorder"]!r} ({rec.get("source")}) '
+                        f'gives {raw}')
+            if c is not None:
+                chans[side][arg] = (c, info['recorder'], conn)
+        if chans['student'] and chans['teacher']:
+            s_c = {v[0] for v in chans['student'].values()}
+            t_c = {v[0] for v in chans['teacher'].values()}
+            if s_c != t_c:
+                detail = ', '.join(
+                    f'{side} {arg}={v[0]} (recorder {v[1]!r}'
+                    f'{", connector " + repr(v[2]) if v[2] else ""})'
+                    for side in ('student', 'teacher') for arg, v in chans[side].items())
+                raise DistillConfigError(
+                    f'distiller.loss_forward_mappings.{loss_name}: channel mismatch '
+                    f'between student and teacher features: {detail}. Add a connector '
+                    '(e.g. ConvModuleConnector with in_channel=<student>, '
+                    'out_channel=<teacher>) to the student side.')
+
+
+def iter_recorder_cfgs(distiller_cfg: dict) -> Iterable:
+    for key in ('student_recorders', 'teacher_recorders'):
+        yield key, dict(distiller_cfg.get(key) or {})

@@ -1,0 +1,53 @@
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import kd_plugins  # noqa: E402,F401  (applies compat, registers)
+
+CONFIGS = osp.join(ROOT, 'configs')
+TEACHER_CFG = osp.join(CONFIGS, 'detectors', 'yolov3_mobilenetv2-w100_8xb8-12e_toy-det.py')
+STUDENT_CFG = osp.join(CONFIGS, 'detectors', 'yolov3_mobilenetv2-w025_8xb8-12e_toy-det.py')
+CWD_CFG = osp.join(CONFIGS, 'mmrazor_cwd',
+                   'cwd_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py')
+
+
+@pytest.fixture(scope='session')
+def toy_det_root(tmp_path_factory):
+    """A small toy detection set (COCO json) made by the project's own generator."""
+    from kd_plugins.datasets.toy_data import make_det
+    root = tmp_path_factory.mktemp('toy_det')
+    out = osp.join(str(root), 'toy_det')
+    make_det(out, num_train=24, num_val=8, img_size=160, seed=0)
+    return out
+
+
+def det_data_options(root, batch_size=4):
+    """--cfg-options that point a toy detection config at ``root`` (no workers)."""
+    root = root.rstrip('/') + '/'
+    opts = {}
+    for split in ('train', 'val', 'test'):
+        key = f'{split}_dataloader'
+        opts[f'{key}.dataset.data_root'] = root
+        opts[f'{key}.num_workers'] = 0
+        opts[f'{key}.persistent_workers'] = False
+        opts[f'{key}.batch_size'] = batch_size
+    for split in ('val', 'test'):
+        opts[f'{split}_evaluator.ann_file'] = root + 'annotations/val.json'
+    return opts
+
+
+def cli_options(opts):
+    return ['--cfg-options'] + [f'{k}={v}' for k, v in opts.items()]
+
+
+def subprocess_env():
+    env = dict(os.environ)
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    env.setdefault('OMP_NUM_THREADS', '1')
+    return env

@@ -1,0 +1,80 @@
+"""Shared argument handling of tools/train.py and tools/test.py.
+
+Import order matters: kd_plugins (and with it the torch-2.x fixes) is imported before
+anything registers mmrazor, and both ``--local_rank`` and ``--local-rank`` are accepted
+(``torch.distributed.launch``, used by ``mim train --launcher pytorch``, passes the latter).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+
+def ensure_importable():
+    """Make ``import kd_plugins`` work from a source checkout without installing."""
+    try:
+        import kd_plugins  # noqa: F401
+    except ImportError:
+        root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+        if osp.isdir(osp.join(root, 'kd_plugins')):
+            sys.path.insert(0, root)
+        import kd_plugins  # noqa: F401
+
+
+def add_common_args(parser: argparse.ArgumentParser):
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--teacher-ckpt',
+        help='local teacher checkpoint for a distillation config '
+        '(sets model.teacher_ckpt)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. model.teacher_ckpt=/x/teacher.pth')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank, older launchers --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args):
+    """Read the config and apply command-line overrides; validates early."""
+    from mmengine.config import Config
+    if not osp.isfile(args.config):
+        raise SystemExit(f'error: config file {args.config!r} not found')
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    # `teacher_ckpt` is a top-level variable of distillation configs; an override of it
+    # must reach the model too (config variables are substituted at parse time)
+    top = cfg.get('teacher_ckpt', None)
+    if args.teacher_ckpt:
+        top = args.teacher_ckpt
+        cfg.teacher_ckpt = top
+    if top is not None:
+        if not isinstance(cfg.get('model'), dict) or 'teacher' not in cfg.model:
+            raise SystemExit(f'error: --teacher-ckpt/teacher_ckpt given but '
+                             f'{args.config} is not a distillation config '
+                             '(its model has no teacher)')
+        cfg.model.teacher_ckpt = top
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def build_runner(cfg):
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from kd_plugins.compat import init_dist_for_device
+    init_dist_for_device(cfg.launcher)
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
