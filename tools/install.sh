@@ -117,6 +117,9 @@ for k, v in want.items():
     assert version(k) == v, (k, version(k))
 import ftfy, regex, joblib, pytest, click, rich, tabulate, pandas, modelindex  # noqa
 import kd_plugins  # noqa  (editable install present)
+from mim.utils import get_installed_path
+import os.path as osp
+assert osp.isfile(osp.join(get_installed_path('kd_plugins'), '.mim', 'tools', 'train.py'))
 EOF
 }
 if ! stack_ok; then
@@ -125,6 +128,10 @@ if ! stack_ok; then
     grep -v '^openmim' "$ROOT/requirements/mim.txt" | "${PIP[@]}" install -q "${CONSTRAINTS[@]}" -r /dev/stdin
     "${PIP[@]}" install -q --no-deps "openmim==0.3.9"
     "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+    # mim looks for <site-packages>/kd_plugins/.mim/{tools,configs}; a PEP 660 editable
+    # install has no such folder, so link the source package there (still editable)
+    SITE=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+    [[ -e "$SITE/kd_plugins" ]] || ln -s "$ROOT/kd_plugins" "$SITE/kd_plugins"
     stack_ok || { "$PY" -c "import kd_plugins" ; die "the stack did not install cleanly (see above)"; }
 fi
 say "ready: $("$PY" -c "import torch, mmcv, mmdet, mmrazor; print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmrazor', mmrazor.__version__, 'cuda', torch.cuda.is_available())")"

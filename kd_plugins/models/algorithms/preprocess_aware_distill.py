@@ -133,6 +133,14 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                  teacher_own_preprocess: bool = True,
                  **kwargs) -> None:
         check_teacher_ckpt(teacher_ckpt)
+        # MMEngine's Runner fills in the config's top-level `data_preprocessor` (the
+        # student's, e.g. DetDataPreprocessor), which the mmrazor scope cannot build
+        data_preprocessor = kwargs.pop('data_preprocessor', None)
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = build_codebase_model(data_preprocessor,
+                                                     'data_preprocessor')
+        if data_preprocessor is not None:
+            kwargs['data_preprocessor'] = data_preprocessor
         if isinstance(architecture, dict):
             architecture = build_codebase_model(architecture, 'architecture')
         if isinstance(teacher, dict):
@@ -154,7 +162,7 @@ class PreprocessAwareDistill(SingleTeacherDistill):
             dict(student=dict(distiller.get('student_recorders') or {}),
                  teacher=dict(distiller.get('teacher_recorders') or {})))
 
-        s_pp = getattr(self.student, 'data_preprocessor', None)
+        s_pp = self.data_preprocessor
         t_pp = getattr(self.teacher, 'data_preprocessor', None)
         self.teacher_own_preprocess = bool(
             teacher_own_preprocess and t_pp is not None
@@ -170,7 +178,7 @@ class PreprocessAwareDistill(SingleTeacherDistill):
         batch = self.data_preprocessor.take_teacher_batch(batch_inputs)
         if batch is not None:
             return batch['inputs'], batch.get('data_samples', data_samples)
-        return renormalize(batch_inputs, self.student.data_preprocessor,
+        return renormalize(batch_inputs, self.data_preprocessor.student_pp,
                            self.teacher.data_preprocessor), data_samples
 
     def run_teacher(self, batch_inputs, data_samples) -> dict:
