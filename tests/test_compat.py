@@ -153,6 +153,17 @@ def test_recorded_conv_output_is_not_overwritten_by_inplace_relu():
 
 
 # 4 ---------------------------------------------------------------------------------
+def kl_distiller():
+    return dict(
+        type='ConfigurableDistiller',
+        student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
+        teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='t.head.fc')),
+        distill_losses=dict(loss_kl=dict(type='KLDivergence', tau=1)),
+        loss_forward_mappings=dict(loss_kl=dict(
+            preds_S=dict(from_student=True, recorder='fc'),
+            preds_T=dict(from_student=False, recorder='fc'))))
+
+
 def test_datafree_distillation_runs_without_ddp():
     from mmengine.optim import OptimWrapper, OptimWrapperDict
     from mmrazor.registry import MODELS
@@ -170,22 +181,8 @@ def test_datafree_distillation_runs_without_ddp():
         architecture=cls_model,
         teachers=dict(t=dict(build_cfg=cls_model)),
         generator=dict(type='DAFLGenerator', img_size=8, latent_dim=16, hidden_channels=8),
-        distiller=dict(
-            type='ConfigurableDistiller',
-            student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-            teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='t.head.fc')),
-            distill_losses=dict(loss_kl=dict(type='KLDivergence', tau=1)),
-            loss_forward_mappings=dict(loss_kl=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc')))),
-        generator_distiller=dict(
-            type='ConfigurableDistiller',
-            student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-            teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='t.head.fc')),
-            distill_losses=dict(loss_kl=dict(type='KLDivergence', tau=1)),
-            loss_forward_mappings=dict(loss_kl=dict(
-                preds_S=dict(from_student=True, recorder='fc'),
-                preds_T=dict(from_student=False, recorder='fc'))))))
+        distiller=kl_distiller(),
+        generator_distiller=kl_distiller()))
     assert algo.generator.module.latent_dim == 16
     optims = OptimWrapperDict(
         architecture=OptimWrapper(torch.optim.SGD(algo.student.parameters(), lr=0.01)),

@@ -43,14 +43,15 @@ def run(cmd, logfile, tag, epochs=None):
     with open(logfile, 'w') as f:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                env=dict(os.environ, PYTHONUNBUFFERED='1'))
+                                env=dict(os.environ, PYTHONUNBUFFERED='1',
+                                         PYTHONWARNINGS='ignore'))
         for line in proc.stdout:
             f.write(line)
             m = PROGRESS.search(line)
             if m:
                 ep, it, n, eta, loss = m.groups()
                 log(f'  [{tag}] epoch {ep}/{epochs} iter {it}/{n}  loss {loss}  '
-                    f'epoch eta {eta}  ({time.time() - t0:.0f} s)')
+                    f'eta {eta}  ({time.time() - t0:.0f} s)')
         rc = proc.wait()
     if rc != 0:
         with open(logfile) as f:
@@ -129,8 +130,9 @@ def main(argv=None):
 
     log('[5/5] export the distilled student and evaluate with mim test')
     export_dir = osp.join(work, 'export')
-    subprocess.run([sys.executable, 'tools/export_student.py', d_ckpt, '--config',
-                    CFG['cwd'], '--out', export_dir], check=True, cwd=ROOT)
+    run([sys.executable, 'tools/export_student.py', d_ckpt, '--config', CFG['cwd'],
+         '--out', export_dir], osp.join(work, 'export.log'), 'export')
+    log(f'  [export] {export_dir}/student.pth + student.py')
     rows = []
     for tag, codebase, cfg, ckpt in (
             ('teacher', 'mmdet', CFG['teacher'], t_ckpt),

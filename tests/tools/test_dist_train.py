@@ -89,3 +89,14 @@ def test_two_cpu_processes_train_checkpoint_and_resume(tmp_path, toy_det_root):
         assert [s['iter'] for s in runs[rank][1]['steps']] == [2, 3]
     ckpts = sorted(osp.basename(p) for p in glob.glob(osp.join(work, '*.pth')))
     assert 'iter_4.pth' in ckpts
+
+    # and tools/dist_test.sh evaluates that checkpoint with the same 2 processes
+    env = subprocess_env()
+    env['PORT'] = '29563'
+    res = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools', 'dist_test.sh'), CWD_CFG,
+         osp.join(work, 'iter_4.pth'), '2', '--work-dir', work] +
+        cli_options(det_data_options(toy_det_root, batch_size=2)),
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'coco/bbox_mAP:' in res.stdout + res.stderr

@@ -1,0 +1,48 @@
+# Toy medical-like segmentation made by
+# `python tools/make_toy_data.py seg --out data/toy_seg`: cells (1) and glands with thin
+# boundaries (2), touching objects, 128 px; mmseg layout img_dir/ + ann_dir/.
+dataset_type = 'BaseSegDataset'
+data_root = 'data/toy_seg/'
+metainfo = dict(classes=('background', 'cell', 'gland'),
+                palette=[[0, 0, 0], [255, 0, 0], [0, 255, 0]])
+crop_size = (128, 128)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
+test_evaluator = val_evaluator
