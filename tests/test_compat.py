@@ -239,3 +239,24 @@ def test_cfg_path_pretrained_download_is_refused():
                           pretrained=True))
     with pytest.raises(FileNotFoundError, match='nope.py'):
         MODELS.build(dict(cfg_path='kd_plugins::detectors/nope.py'))
+
+
+# 0 and 6 -------------------------------------------------------------------------------
+def test_setuptools_window_keeps_pkg_resources():
+    import setuptools
+    major = int(setuptools.__version__.split('.')[0])
+    assert 77 <= major < 81, setuptools.__version__
+    import pkg_resources  # noqa: F401  (mmengine's package_utils needs it)
+    from mmengine.utils import is_installed
+    assert is_installed('mmdet')
+
+
+@pytest.mark.parametrize('flag', ['--local-rank', '--local_rank'])
+def test_train_accepts_both_local_rank_spellings(flag):
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    try:
+        import train
+        args = train.parse_args(['cfg.py', flag, '3', '--launcher', 'pytorch'])
+    finally:
+        sys.path.remove(os.path.join(ROOT, 'tools'))
+    assert args.local_rank == 3 and args.launcher == 'pytorch'
