@@ -45,7 +45,7 @@ def chain(tmp_path_factory, toy_det_root):
 def test_distillation_loads_teacher_and_logs_finite_distill_losses(chain):
     log = chain['log']
     assert f"from path: {chain['teacher_ckpt']}" in log  # the teacher was loaded
-    vals = re.findall(r'distill\.loss_cwd_neck(\d): ([0-9.eE+-]+|nan|inf)', log)
+    vals = re.findall(r'distill\.loss_neck(\d): ([0-9.eE+-]+|nan|inf)', log)
     assert {v[0] for v in vals} == {'0', '1', '2'}
     assert all(float(v[1]) == float(v[1]) and abs(float(v[1])) < 1e6 for v in vals)
 
@@ -108,3 +108,17 @@ def test_train_rejects_missing_config_and_checkpoint(tmp_path):
                          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True)
     assert res.returncode != 0
     assert 'teacher_ckpt' in res.stderr and 'teacher_missing.pth' in res.stderr
+
+
+@pytest.mark.slow
+def test_m1_attention_imitation_trains_with_the_teacher(chain):
+    cfg = osp.join(ROOT, 'configs', 'attention_imitation',
+                   'm1_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py')
+    work = str(chain['tmp'] / 'm1')
+    log = run([sys.executable, 'tools/train.py', cfg, '--work-dir', work, '--max-iters',
+               '2', '--teacher-ckpt', chain['teacher_ckpt']] + chain['opts'] +
+              ['default_hooks.logger.interval=1'])
+    vals = re.findall(r'distill\.loss_neck(\d): ([0-9.eE+-]+|nan|inf)', log)
+    assert {v[0] for v in vals} == {'0', '1', '2'}
+    assert all(0.0 < float(v[1]) < 1e6 for v in vals)
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))

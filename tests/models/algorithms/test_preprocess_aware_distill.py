@@ -129,7 +129,7 @@ def test_channel_mismatch_without_connector():
     for mapping in cfg['distiller']['loss_forward_mappings'].values():
         mapping['preds_S'].pop('connector')
     with pytest.raises(DistillConfigError,
-                       match=r'loss_cwd_neck0: channel mismatch.*preds_S=24.*preds_T=96'):
+                       match=r'loss_neck0: channel mismatch.*preds_S=24.*preds_T=96'):
         build(cfg)
 
 
