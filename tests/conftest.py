@@ -46,6 +46,14 @@ def cli_options(opts):
     return ['--cfg-options'] + [f'{k}={v}' for k, v in opts.items()]
 
 
+def free_port():
+    """A TCP port nobody listens on now (for torchrun / gloo rendezvous)."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
 def subprocess_env():
     env = dict(os.environ)
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')

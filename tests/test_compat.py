@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import ROOT, subprocess_env
+from conftest import ROOT, free_port, subprocess_env
 
 
 def run_py(code):
@@ -202,7 +202,7 @@ def test_cpu_ddp_wrapper_drops_device_ids(tmp_path):
     code = f'''
 import os, torch, torch.distributed as dist
 os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
-                  MASTER_PORT="29631")
+                  MASTER_PORT="{free_port()}")
 import kd_plugins
 from kd_plugins.compat import init_dist_for_device
 from mmengine.registry import MODEL_WRAPPERS

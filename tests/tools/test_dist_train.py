@@ -10,7 +10,8 @@ import textwrap
 
 import pytest
 
-from conftest import CWD_CFG, ROOT, cli_options, det_data_options, subprocess_env
+from conftest import (CWD_CFG, ROOT, cli_options, det_data_options, free_port,
+                      subprocess_env)
 
 HOOK = textwrap.dedent('''
     import json, math, os
@@ -34,7 +35,7 @@ HOOK = textwrap.dedent('''
 ''')
 
 
-def dist_train(tmp_path, work, max_iters, data_root, resume=False, port=29561):
+def dist_train(tmp_path, work, max_iters, data_root, resume=False):
     opts = det_data_options(data_root, batch_size=2)
     opts['default_hooks.logger.interval'] = 1
     cfg = tmp_path / 'cwd_with_hook.py'
@@ -45,7 +46,7 @@ custom_hooks = [dict(type='RecordStepsHook', out_dir={str(tmp_path)!r})]
 ''')
     env = subprocess_env()
     env['PYTHONPATH'] = str(tmp_path) + os.pathsep + env['PYTHONPATH']
-    env['PORT'] = str(port)
+    env['PORT'] = str(free_port())
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(cfg), '2',
            '--work-dir', work, '--max-iters', str(max_iters)]
     if resume:
@@ -83,7 +84,7 @@ def test_two_cpu_processes_train_checkpoint_and_resume(tmp_path, toy_det_root):
     ckpts = sorted(osp.basename(p) for p in glob.glob(osp.join(work, '*.pth')))
     assert ckpts == ['iter_2.pth']
 
-    dist_train(tmp_path, work, 4, toy_det_root, resume=True, port=29562)
+    dist_train(tmp_path, work, 4, toy_det_root, resume=True)
     runs = read_ranks(tmp_path)
     for rank in (0, 1):
         assert [s['iter'] for s in runs[rank][1]['steps']] == [2, 3]
@@ -92,7 +93,7 @@ def test_two_cpu_processes_train_checkpoint_and_resume(tmp_path, toy_det_root):
 
     # and tools/dist_test.sh evaluates that checkpoint with the same 2 processes
     env = subprocess_env()
-    env['PORT'] = '29563'
+    env['PORT'] = str(free_port())
     res = subprocess.run(
         ['bash', osp.join(ROOT, 'tools', 'dist_test.sh'), CWD_CFG,
          osp.join(work, 'iter_4.pth'), '2', '--work-dir', work] +

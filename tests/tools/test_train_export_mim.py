@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import (CWD_CFG, ROOT, TEACHER_CFG, cli_options, det_data_options,
-                      subprocess_env)
+                      free_port, subprocess_env)
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 
@@ -86,7 +86,7 @@ def test_mim_train_test_run_with_plugin(chain):
     # --launcher pytorch: torch.distributed.launch passes --local-rank (breakage 6);
     # on this CPU machine the 2 processes use gloo
     out = run([MIM, 'train', 'kd_plugins', TEACHER_CFG, '--launcher', 'pytorch',
-               '--gpus', '2', '--port', '29571', '--work-dir', work, '--max-iters', '2']
+               '--gpus', '2', '--port', str(free_port()), '--work-dir', work, '--max-iters', '2']
               + chain['opts'])
     assert osp.isfile(osp.join(work, 'iter_2.pth')), out[-3000:]
     out = run([MIM, 'test', 'kd_plugins', TEACHER_CFG, '--checkpoint',
