@@ -63,8 +63,8 @@ def test_export_writes_plain_student(chain):
     assert cfg.model.type == 'YOLOV3' and 'custom_imports' not in cfg
     init_default_scope('mmdet')
     student = MODELS.build(cfg.model)
-    missing, unexpected = student.load_state_dict(ckpt['state_dict'], strict=True), None
-    assert not missing.missing_keys and not missing.unexpected_keys
+    result = student.load_state_dict(ckpt['state_dict'], strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
     # the exported weights are the distilled student's, not the teacher's
     full = torch.load(osp.join(chain['kd_dir'], 'iter_3.pth'), weights_only=False)
     key = 'backbone.conv1.conv.weight'

@@ -5,7 +5,7 @@ Each check raises an error that names the config field and says what was expecte
 import difflib
 import os.path as osp
 import re
-from typing import Dict, Iterable, Optional
+from typing import Dict, Optional
 
 from torch import nn
 
@@ -162,7 +162,3 @@ def check_feature_channels(distiller, student: nn.Module, teacher: nn.Module,
                     '(e.g. ConvModuleConnector with in_channel=<student>, '
                     'out_channel=<teacher>) to the student side.')
 
-
-def iter_recorder_cfgs(distiller_cfg: dict) -> Iterable:
-    for key in ('student_recorders', 'teacher_recorders'):
-        yield key, dict(distiller_cfg.get(key) or {})
