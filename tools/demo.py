@@ -134,14 +134,12 @@ def main(argv=None):
          '--out', export_dir], osp.join(work, 'export.log'), 'export')
     log(f'  [export] {export_dir}/student.pth + student.py')
     rows = []
-    for tag, codebase, cfg, ckpt in (
-            ('teacher', 'mmdet', CFG['teacher'], t_ckpt),
-            ('student (no KD)', 'mmdet', CFG['student'], s_ckpt),
-            ('student + MMRazor CWD', 'mmdet', osp.join(export_dir, 'student.py'),
+    for key, tag, cfg, ckpt in (
+            ('teacher', 'teacher', CFG['teacher'], t_ckpt),
+            ('student', 'student (no KD)', CFG['student'], s_ckpt),
+            ('cwd', 'student + MMRazor CWD', osp.join(export_dir, 'student.py'),
              osp.join(export_dir, 'student.pth'))):
-        key = tag.split()[0] if tag == 'teacher' else \
-            ('student' if 'no KD' in tag else 'cwd')
-        m, m50, secs = mim_test(codebase, cfg, ckpt, work, key)
+        m, m50, secs = mim_test('mmdet', cfg, ckpt, work, key)
         rows.append((tag, m, m50, times.get(key, 0.0), secs))
     total = time.time() - t_start
 

@@ -10,10 +10,10 @@ config: model, data, evaluator; no kd_plugins needed), so that
 (non-distillation) config is exported the same way.
 """
 import argparse
+import io
 import os
 import os.path as osp
 import sys
-import tempfile
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import ensure_importable  # noqa: E402
@@ -100,14 +100,9 @@ def export(checkpoint, config, out, name='student'):
     os.makedirs(out, exist_ok=True)
     ckpt_path = osp.join(out, f'{name}.pth')
     cfg_path = osp.join(out, f'{name}.py')
-    fd, tmp = tempfile.mkstemp(dir=out, suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(dict(state_dict=weights, meta=keep), tmp)
-        os.replace(tmp, ckpt_path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    buf = io.BytesIO()
+    torch.save(dict(state_dict=weights, meta=keep), buf)
+    atomic_write(ckpt_path, buf.getvalue(), 'wb')
     atomic_write(cfg_path, student_config(cfg, is_distill).pretty_text, 'w')
     # round trip: the file must read back without unpickling arbitrary objects
     back = torch.load(ckpt_path, map_location='cpu', weights_only=True)

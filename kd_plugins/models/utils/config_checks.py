@@ -130,7 +130,8 @@ def check_feature_channels(distiller, student: nn.Module, teacher: nn.Module,
             module = modules[side].get(rec.get('source'))
             if module is None:
                 continue
-            c = module_out_channels(module, info.get('data_idx'))
+            raw = module_out_channels(module, info.get('data_idx'))
+            c = raw
             conn = info.get('connector')
             if conn and conn in distiller.connectors:
                 c = connector_out_channels(distiller.connectors[conn]) or c
@@ -140,7 +141,6 @@ def check_feature_channels(distiller, student: nn.Module, teacher: nn.Module,
                     if isinstance(getattr(m, 'in_channels', None), int):
                         in_c = m.in_channels
                         break
-                raw = module_out_channels(module, info.get('data_idx'))
                 if in_c is not None and raw is not None and in_c != raw:
                     raise DistillConfigError(
                         f'distiller.connectors.{conn}: takes {in_c} input channels but '
