@@ -16,5 +16,9 @@ demo: install
 test: install
 	@bash tools/run_tests.sh $(TEST_ARGS)
 
+# detection KD benchmark (about 75 min on 2 CPU cores; not part of the tests)
+bench-det: install
+	@$(PY) tools/benchmark/det_kd.py $(BENCH_ARGS)
+
 clean:
 	rm -rf work_dirs demo_out data/toy_* .pytest_cache

@@ -16,56 +16,19 @@ import argparse
 import json
 import os
 import os.path as osp
-import re
 import shutil
 import subprocess
 import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _jobs import ROOT, last_bbox_metrics, log, run, schedule_options  # noqa: E402
+
 CFG = {
     'teacher': 'configs/detectors/yolov3_mobilenetv2-w100_8xb8-12e_toy-det.py',
     'student': 'configs/detectors/yolov3_mobilenetv2-w025_8xb8-12e_toy-det.py',
     'cwd': 'configs/mmrazor_cwd/cwd_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
 }
-PROGRESS = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)'
-                      r'.*?\sloss: ([0-9.]+)')
-METRIC = re.compile(r'coco/bbox_mAP: ([0-9.-]+)\s+coco/bbox_mAP_50: ([0-9.-]+)')
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def run(cmd, logfile, tag, epochs=None):
-    """Run ``cmd``; full output to ``logfile``, a progress line per log interval."""
-    t0 = time.time()
-    with open(logfile, 'w') as f:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                env=dict(os.environ, PYTHONUNBUFFERED='1',
-                                         PYTHONWARNINGS='ignore'))
-        for line in proc.stdout:
-            f.write(line)
-            m = PROGRESS.search(line)
-            if m:
-                ep, it, n, eta, loss = m.groups()
-                log(f'  [{tag}] epoch {ep}/{epochs} iter {it}/{n}  loss {loss}  '
-                    f'eta {eta}  ({time.time() - t0:.0f} s)')
-        rc = proc.wait()
-    if rc != 0:
-        with open(logfile) as f:
-            tail = ''.join(f.readlines()[-30:])
-        raise SystemExit(f'{tag} failed (exit {rc}); last lines of {logfile}:\n{tail}')
-    return time.time() - t0
-
-
-def schedule_options(epochs):
-    return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
-            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs}',
-            f'default_hooks.checkpoint.interval={epochs}', 'randomness.seed=0']
-
-
 def train(name, work, epochs, fresh, extra=()):
     out = osp.join(work, name)
     ckpt = osp.join(out, f'epoch_{epochs}.pth')
@@ -76,7 +39,7 @@ def train(name, work, epochs, fresh, extra=()):
         shutil.rmtree(out)
     cmd = [sys.executable, 'tools/train.py', CFG[name], '--work-dir', out,
            *extra, '--cfg-options', *schedule_options(epochs)]
-    secs = run(cmd, osp.join(work, f'{name}.train.log'), name, epochs)
+    secs, _ = run(cmd, osp.join(work, f'{name}.train.log'), name, epochs)
     if not osp.isfile(ckpt):
         raise SystemExit(f'{name}: training finished but {ckpt} is missing')
     return ckpt, secs
@@ -87,12 +50,12 @@ def mim_test(codebase, config, ckpt, work, tag):
     cmd = [mim, 'test', codebase, config, '--checkpoint', ckpt,
            '--work-dir', osp.join(work, f'test_{tag}')]
     logfile = osp.join(work, f'{tag}.test.log')
-    secs = run(cmd, logfile, f'test {tag}')
+    secs, _ = run(cmd, logfile, f'test {tag}')
     with open(logfile) as f:
-        found = METRIC.findall(f.read())
-    if not found:
+        found = last_bbox_metrics(f.read())
+    if found is None:
         raise SystemExit(f'test {tag}: no bbox mAP in {logfile}')
-    return float(found[-1][0]), float(found[-1][1]), secs
+    return found[0], found[1], secs
 
 
 def main(argv=None):

@@ -110,15 +110,34 @@ def test_train_rejects_missing_config_and_checkpoint(tmp_path):
     assert 'teacher_ckpt' in res.stderr and 'teacher_missing.pth' in res.stderr
 
 
+TOY_METHOD_CFGS = {
+    'M1': ('attention_imitation/m1_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
+           ('neck', 'cls', 'reg')),
+    'M2': ('confidence_guided/m2_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
+           ('neck', 'soft', 'reg')),
+    'M4': ('info_map/m4_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
+           ('neck', 'backbone')),
+    'mmrazor:pkd': ('mmrazor_pkd/pkd_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
+                    ('neck', )),
+    'mmrazor:fbkd': ('mmrazor_fbkd/fbkd_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
+                     ('neck', )),
+}
+
+
 @pytest.mark.slow
-def test_m1_attention_imitation_trains_with_the_teacher(chain):
-    cfg = osp.join(ROOT, 'configs', 'attention_imitation',
-                   'm1_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py')
-    work = str(chain['tmp'] / 'm1')
-    log = run([sys.executable, 'tools/train.py', cfg, '--work-dir', work, '--max-iters',
-               '2', '--teacher-ckpt', chain['teacher_ckpt']] + chain['opts'] +
-              ['default_hooks.logger.interval=1'])
-    vals = re.findall(r'distill\.loss_neck(\d): ([0-9.eE+-]+|nan|inf)', log)
-    assert {v[0] for v in vals} == {'0', '1', '2'}
-    assert all(0.0 < float(v[1]) < 1e6 for v in vals)
+@pytest.mark.parametrize('method', sorted(TOY_METHOD_CFGS))
+def test_toy_method_trains_with_the_teacher(chain, method):
+    """Each toy distillation config trains real iterations from a trained teacher and
+    every one of its distillation terms is finite and reported."""
+    rel, kinds = TOY_METHOD_CFGS[method]
+    work = str(chain['tmp'] / method.replace(':', '_'))
+    log = run([sys.executable, 'tools/train.py', osp.join(ROOT, 'configs', rel),
+               '--work-dir', work, '--max-iters', '2', '--teacher-ckpt',
+               chain['teacher_ckpt']] + chain['opts'] + ['default_hooks.logger.interval=1'])
+    vals = re.findall(r'distill\.loss_([a-z]+)(\d): ([0-9.eE+-]+|nan|inf)', log)
+    assert {v[0] for v in vals} == set(kinds), log[-3000:]
+    for kind in kinds:
+        assert {v[1] for v in vals if v[0] == kind} == {'0', '1', '2'}
+    assert all(0.0 <= float(v[2]) < 1e6 for v in vals)
+    assert any(float(v[2]) > 0 for v in vals)
     assert osp.isfile(osp.join(work, 'iter_2.pth'))

@@ -31,8 +31,9 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from ..utils.build import build_codebase_model
-from ..utils.config_checks import (check_feature_channels, check_num_classes,
-                                   check_recorder_sources, check_teacher_ckpt)
+from ..utils.config_checks import (check_feature_channels, check_level_counts,
+                                   check_num_classes, check_recorder_sources,
+                                   check_teacher_ckpt)
 
 _NORM_ATTRS = ('_enable_normalize', '_channel_conversion', 'pad_size_divisor',
                'pad_value')
@@ -122,6 +123,10 @@ class PreprocessAwareDistill(SingleTeacherDistill):
         teacher_own_preprocess (bool): run the teacher's own data preprocessor when it
             differs from the student's (default True). False reproduces MMRazor's
             behaviour (teacher sees the student's tensor).
+        teacher_forward_mode (str): how a frozen teacher runs: ``'tensor'`` (default:
+            network outputs only, no target assignment or loss, under ``no_grad``) or
+            ``'loss'`` (MMRazor's behaviour, computes and discards the teacher's
+            losses). A trainable teacher always runs in ``'loss'`` mode.
         Others: as :class:`mmrazor.models.SingleTeacherDistill`.
     """
 
@@ -131,8 +136,12 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                  architecture: Union[BaseModel, Dict],
                  teacher_ckpt: Optional[str] = None,
                  teacher_own_preprocess: bool = True,
+                 teacher_forward_mode: str = 'tensor',
                  **kwargs) -> None:
         check_teacher_ckpt(teacher_ckpt)
+        if teacher_forward_mode not in ('tensor', 'loss'):
+            raise ValueError("teacher_forward_mode must be 'tensor' or 'loss', got "
+                             f'{teacher_forward_mode!r}')
         # MMEngine's Runner fills in the config's top-level `data_preprocessor` (the
         # student's, e.g. DetDataPreprocessor), which the mmrazor scope cannot build
         data_preprocessor = kwargs.pop('data_preprocessor', None)
@@ -150,6 +159,9 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                                'distiller.student_recorders')
         check_recorder_sources(distiller.get('teacher_recorders'), teacher,
                                'distiller.teacher_recorders')
+        recorder_cfgs = dict(student=dict(distiller.get('student_recorders') or {}),
+                             teacher=dict(distiller.get('teacher_recorders') or {}))
+        check_level_counts(architecture, teacher, recorder_cfgs)
         if teacher_ckpt is None:
             print_log('PreprocessAwareDistill: no teacher_ckpt given, the teacher keeps '
                       'its initial weights (fine for tests, not for real training)',
@@ -158,9 +170,8 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                          teacher_ckpt=teacher_ckpt, **kwargs)
         check_feature_channels(
             self.distiller, self.student, self.teacher,
-            distiller.get('loss_forward_mappings'),
-            dict(student=dict(distiller.get('student_recorders') or {}),
-                 teacher=dict(distiller.get('teacher_recorders') or {})))
+            distiller.get('loss_forward_mappings'), recorder_cfgs)
+        self.teacher_forward_mode = teacher_forward_mode
 
         s_pp = self.data_preprocessor
         t_pp = getattr(self.teacher, 'data_preprocessor', None)
@@ -191,7 +202,7 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                 losses.update(add_prefix(t_losses, 'teacher'))
             else:
                 with torch.no_grad():
-                    self.teacher(t_inputs, t_samples, mode='loss')
+                    self.teacher(t_inputs, t_samples, mode=self.teacher_forward_mode)
         return losses
 
     def run_student(self, batch_inputs, data_samples) -> dict:
@@ -215,6 +226,11 @@ class PreprocessAwareDistill(SingleTeacherDistill):
         self.distiller.set_deliveries_override(True)
         losses.update(self.run_student(batch_inputs, data_samples))
         if not self.distillation_stopped:
-            losses.update(
-                add_prefix(self.distiller.compute_distill_losses(), 'distill'))
+            losses.update(add_prefix(
+                self.compute_distill_losses(batch_inputs, data_samples), 'distill'))
         return losses
+
+    def compute_distill_losses(self, batch_inputs: torch.Tensor,
+                               data_samples: Optional[List]) -> dict:
+        """The distiller's losses, after both forwards (subclasses add inputs)."""
+        return self.distiller.compute_distill_losses()

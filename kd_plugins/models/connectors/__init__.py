@@ -1,1 +1,3 @@
-"""(filled by the method issues)"""
+from .sequential_connector import SequentialConnector
+
+__all__ = ['SequentialConnector']

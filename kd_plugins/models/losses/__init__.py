@@ -1,6 +1,19 @@
 from .attention_imitation import (AttentionGuidedImitationLoss,
                                   attention_guided_imitation, channel_attention,
                                   spatial_attention)
+from .confidence_guided import (ConfidenceMaskedFeatureLoss, ConfidenceSoftLabelLoss,
+                                ConfidentRegressionLoss, binary_kl, boxes_to_mask,
+                                confidence_masked_feature_loss,
+                                confident_regression_loss, soft_label_loss)
+from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_map,
+                              split_yolov3)
+from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
 
-__all__ = ['AttentionGuidedImitationLoss', 'attention_guided_imitation',
-           'channel_attention', 'spatial_attention']
+__all__ = [
+    'AttentionGuidedImitationLoss', 'attention_guided_imitation', 'channel_attention',
+    'spatial_attention', 'ConfidenceMaskedFeatureLoss', 'ConfidenceSoftLabelLoss',
+    'ConfidentRegressionLoss', 'binary_kl', 'boxes_to_mask',
+    'confidence_masked_feature_loss', 'confident_regression_loss', 'soft_label_loss',
+    'SUPPORTED_HEAD_TYPES', 'check_head_type', 'confidence_map', 'split_yolov3',
+    'InfoMapDistillLoss', 'info_map_distill_loss', 'information_map'
+]

@@ -14,6 +14,10 @@ MODULE_OUTPUT_RECORDER_TYPES = ('ModuleOutputs', 'ModuleOutputsRecorder')
 MODULE_RECORDER_TYPES = MODULE_OUTPUT_RECORDER_TYPES + ('ModuleInputs',
                                                        'ModuleInputsRecorder')
 
+# the loss arguments that carry the student / teacher feature pair; other mapped inputs
+# (e.g. a teacher confidence map) have their own shapes
+FEATURE_PAIR_ARGS = ('preds_S', 'preds_T')
+
 
 class DistillConfigError(ValueError):
     """A distillation config that cannot work; the message names the field."""
@@ -81,7 +85,12 @@ def check_recorder_sources(recorders: Optional[dict], model: nn.Module, field: s
 
 def module_out_channels(module: nn.Module, data_idx: Optional[int] = None):
     """Channels a module outputs, where it declares them; None when unknown."""
+    if hasattr(module, 'loss_by_feat'):
+        return None  # a detection head: its out_channels are inner convs, not outputs
     out = getattr(module, 'out_channels', None)
+    if data_idx is not None and isinstance(out, int) and \
+            getattr(module, 'out_indices', None) is not None:
+        return None  # a backbone's int out_channels is its last stage only
     if isinstance(out, (list, tuple)):
         if data_idx is not None and data_idx < len(out):
             out = out[data_idx]
@@ -121,7 +130,8 @@ def check_feature_channels(distiller, student: nn.Module, teacher: nn.Module,
             continue
         chans = {'student': {}, 'teacher': {}}
         for arg, info in mapping.items():
-            if not isinstance(info, dict) or 'recorder' not in info:
+            if arg not in FEATURE_PAIR_ARGS or not isinstance(info, dict) \
+                    or 'recorder' not in info:
                 continue
             side = 'student' if info.get('from_student', True) else 'teacher'
             rec = recorder_cfgs[side].get(info['recorder'], {})
@@ -162,3 +172,44 @@ def check_feature_channels(distiller, student: nn.Module, teacher: nn.Module,
                     '(e.g. ConvModuleConnector with in_channel=<student>, '
                     'out_channel=<teacher>) to the student side.')
 
+
+
+def num_levels(module: nn.Module) -> Optional[int]:
+    """How many feature levels a backbone or neck outputs, where it says so."""
+    for attr in ('num_outs', 'num_scales'):
+        n = getattr(module, attr, None)
+        if isinstance(n, int) and not isinstance(n, bool):
+            return n
+    for attr in ('out_indices', 'out_channels'):
+        v = getattr(module, attr, None)
+        if isinstance(v, (list, tuple)):
+            return len(v)
+    return None
+
+
+def check_level_counts(student: nn.Module, teacher: nn.Module, recorder_cfgs: dict):
+    """A multi-level output recorded on both sides must have as many levels on each.
+
+    ``recorder_cfgs`` is ``dict(student=..., teacher=...)`` of the distiller's recorder
+    configs; only recorders of the same name and source on both sides are compared.
+    """
+    s_mods, t_mods = dict(student.named_modules()), dict(teacher.named_modules())
+    for name, s_cfg in recorder_cfgs['student'].items():
+        t_cfg = recorder_cfgs['teacher'].get(name)
+        if not isinstance(s_cfg, dict) or not isinstance(t_cfg, dict):
+            continue
+        if s_cfg.get('type') not in MODULE_OUTPUT_RECORDER_TYPES or \
+                s_cfg.get('source') != t_cfg.get('source'):
+            continue
+        source = s_cfg.get('source')
+        s_mod, t_mod = s_mods.get(source), t_mods.get(source)
+        if s_mod is None or t_mod is None:
+            continue
+        s_n, t_n = num_levels(s_mod), num_levels(t_mod)
+        if s_n is not None and t_n is not None and s_n != t_n:
+            raise DistillConfigError(
+                f'{source}: level count differs between student ({s_n} levels) and '
+                f'teacher ({t_n} levels), recorded by distiller.student_recorders.{name} '
+                f'and distiller.teacher_recorders.{name}. Level-wise distillation needs '
+                f'the same levels: set the student\'s {source} to output {t_n} levels '
+                '(e.g. out_indices / num_outs) or record matching modules.')

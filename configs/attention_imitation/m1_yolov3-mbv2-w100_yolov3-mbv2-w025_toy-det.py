@@ -1,0 +1,37 @@
+# M1 attention-guided distillation, toy pair (YOLOv3 MobileNetV2 w1.0 -> w0.25):
+# teacher spatial + channel attention weight the imitation of the three neck outputs
+# (1x1 adaptation convs 24 -> 96 channels), and the head outputs are distilled too:
+# objectness / class scores as soft labels and box regression where the teacher is
+# confident.
+#   python tools/train.py THIS --teacher-ckpt work_dirs/teacher/epoch_12.pth
+_base_ = ['../_base_/distill/yolov3_mbv2_w100_to_w025_neck_head_toy-det.py']
+temperature = 0.5  # attention softmax temperature
+conf_thr = 0.3  # teacher confidence from which box outputs are distilled
+model = dict(
+    distiller=dict(
+        distill_losses=dict(
+            **{
+                f'loss_neck{i}': dict(type='AttentionGuidedImitationLoss',
+                                      temperature=temperature, loss_weight=1e-3,
+                                      attention_weight=0.1)
+                for i in range(3)
+            },
+            **{
+                f'loss_cls{i}': dict(type='ConfidenceSoftLabelLoss',
+                                     head_type='YOLOV3Head', temperature=1.0,
+                                     loss_weight=1.0)
+                for i in range(3)
+            },
+            **{
+                f'loss_reg{i}': dict(type='ConfidentRegressionLoss',
+                                     head_type='YOLOV3Head', conf_thr=conf_thr,
+                                     loss_weight=1.0)
+                for i in range(3)
+            }),
+        loss_forward_mappings=dict(
+            **{
+                f'loss_{kind}{i}': dict(
+                    preds_S=dict(from_student=True, recorder=f'head{i}'),
+                    preds_T=dict(from_student=False, recorder=f'head{i}'))
+                for kind in ('cls', 'reg') for i in range(3)
+            })))

@@ -1,0 +1,181 @@
+"""The detection KD algorithms on the toy pair: M2's no-ground-truth switch, the teacher
+running without autograd, the teacher's RoI head on the student's RoIs (Faster R-CNN),
+and the build-time errors of issue 3 (level counts, head type, temperature)."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from conftest import CONFIGS
+from kd_plugins.models.utils import DistillConfigError
+
+PAIR = 'yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py'
+M1_CFG = osp.join(CONFIGS, 'attention_imitation', f'm1_{PAIR}')
+M2_CFG = osp.join(CONFIGS, 'confidence_guided', f'm2_{PAIR}')
+M4_CFG = osp.join(CONFIGS, 'info_map', f'm4_{PAIR}')
+M2_FRCNN_CFG = osp.join(CONFIGS, 'confidence_guided',
+                        'm2_faster-rcnn-r101_faster-rcnn-r50_fpn_1x_coco.py')
+
+
+def model_cfg(path):
+    return copy.deepcopy(Config.fromfile(path).model)
+
+
+def build(cfg):
+    from mmengine.registry import init_default_scope
+    from mmrazor.registry import MODELS
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def batch(algo, with_gt=True, n=2, size=160, seed=0):
+    """A preprocessed batch of random images, with or without ground-truth boxes."""
+    from mmdet.structures import DetDataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
+                                    generator=g))
+        s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                        scale_factor=(1., 1.)))
+        if with_gt:
+            s.gt_instances = InstanceData(
+                bboxes=torch.tensor([[10., 12., 70., 90.], [100., 20., 150., 60.]]),
+                labels=torch.tensor([1, 3]))
+        else:
+            s.gt_instances = InstanceData(bboxes=torch.zeros(0, 4),
+                                          labels=torch.zeros(0, dtype=torch.long))
+        samples.append(s)
+    return algo.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+
+
+def distill_losses(algo, data):
+    losses = algo.loss(data['inputs'], data['data_samples'])
+    return {k: v.detach() for k, v in losses.items() if k.startswith('distill.')}
+
+
+def record(manager, name, data_idx):
+    return manager.get_recorder(name).get_record_data(record_idx=0, data_idx=data_idx)
+
+
+def teacher_tensors(algo):
+    out = []
+    for rec in algo.distiller.teacher_recorders.recorders.values():
+        stack = list(rec.data_buffer)
+        while stack:
+            x = stack.pop()
+            if torch.is_tensor(x):
+                out.append(x)
+            elif isinstance(x, (list, tuple)):
+                stack.extend(x)
+    return out
+
+
+def test_m2_without_gt_distill_losses_ignore_gt_boxes():
+    cfg = model_cfg(M2_CFG)
+    assert cfg['use_gt'] is False  # the toy M2 config is the no-gt setting
+    algo = build(cfg)
+    seen = []
+    for m in algo.distiller.distill_losses.values():
+        if hasattr(m, 'set_gt'):
+            orig = m.set_gt
+            m.set_gt = lambda boxes, hw=None, orig=orig: (seen.append(boxes),
+                                                           orig(boxes, hw))
+    with_gt = distill_losses(algo, batch(algo, with_gt=True))
+    no_gt = distill_losses(algo, batch(algo, with_gt=False))
+    assert set(with_gt) == set(no_gt) and len(with_gt) == 9
+    for k in with_gt:
+        torch.testing.assert_close(with_gt[k], no_gt[k], rtol=0, atol=0)
+    assert seen and all(b is None for b in seen)  # no loss ever got a box
+
+    # the switch matters: with use_gt the masked feature losses change with the boxes
+    algo.use_gt = True
+    with_gt = distill_losses(algo, batch(algo, with_gt=True))
+    no_gt2 = distill_losses(algo, batch(algo, with_gt=False))
+    changed = [k for k in with_gt if not torch.equal(with_gt[k], no_gt2[k])]
+    assert changed and all('loss_neck' in k for k in changed)
+
+
+@pytest.mark.parametrize('path', [M1_CFG, M2_CFG, M4_CFG], ids=['M1', 'M2', 'M4'])
+def test_teacher_runs_without_autograd_and_losses_backprop(path):
+    algo = build(model_cfg(path))
+    algo.train()
+    data = batch(algo)
+    losses = algo.loss(data['inputs'], data['data_samples'])
+    distill = {k: v for k, v in losses.items() if k.startswith('distill.')}
+    assert distill and all(torch.isfinite(v) for v in distill.values())
+    held = teacher_tensors(algo)
+    assert held and all(not t.requires_grad and t.grad_fn is None for t in held)
+    sum(distill.values()).backward()
+    assert all(p.grad is None for p in algo.teacher.parameters())
+    grads = [p.grad for p in algo.student.parameters() if p.grad is not None]
+    assert grads and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_teacher_skips_its_loss_in_tensor_mode():
+    algo = build(model_cfg(M1_CFG))
+    called = []
+    algo.teacher.bbox_head.loss_by_feat = lambda *a, **k: called.append(1)
+    data = batch(algo)
+    algo.loss(data['inputs'], data['data_samples'])
+    assert not called  # no target assignment / loss for a frozen teacher
+    algo.teacher_forward_mode = 'loss'  # MMRazor's way: the teacher's loss runs
+    try:
+        algo.loss(data['inputs'], data['data_samples'])
+    except Exception:  # the patched loss returns nothing; only the call matters
+        pass
+    assert called
+
+
+def test_faster_rcnn_teacher_roi_head_runs_on_student_rois():
+    cfg = model_cfg(M2_FRCNN_CFG)
+    algo = build(cfg)
+    data = batch(algo, size=128)
+    rois = []
+    algo.teacher.roi_head.bbox_roi_extractor.register_forward_hook(
+        lambda m, args, out: rois.append(args[1]))
+    losses = algo.loss(data['inputs'], data['data_samples'])
+    s_rois = record(algo.distiller.student_recorders, 'rois', 1)
+    # the last teacher RoI pass is on exactly the student's sampled RoIs
+    torch.testing.assert_close(rois[-1], s_rois)
+    t_cls = record(algo.distiller.teacher_recorders, 'roi_out', 0)
+    s_cls = record(algo.distiller.student_recorders, 'roi_out', 0)
+    assert t_cls.shape == s_cls.shape and not t_cls.requires_grad
+    names = {k for k in losses if k.startswith('distill.')}
+    assert {'distill.loss_roi_soft', 'distill.loss_roi_reg', 'distill.loss_fpn4',
+            'distill.loss_rpn_soft0', 'distill.loss_rpn_reg2'} <= names
+    assert all(torch.isfinite(losses[k]) for k in names)
+
+
+def test_level_count_mismatch_names_the_part():
+    cfg = model_cfg(M4_CFG)
+    cfg['architecture']['backbone']['out_indices'] = (4, 6)
+    with pytest.raises(DistillConfigError, match=r'backbone: level count.*2 levels.*3'):
+        build(cfg)
+
+
+def test_unknown_head_type_fails_at_build():
+    cfg = model_cfg(M2_CFG)
+    cfg['distiller']['distill_losses']['loss_soft1']['head_type'] = 'FCOSHead'
+    with pytest.raises(ValueError, match="head_type: unknown head type 'FCOSHead'"):
+        build(cfg)
+
+
+@pytest.mark.parametrize('path,loss', [(M1_CFG, 'loss_neck0'), (M2_CFG, 'loss_soft2'),
+                                       (M4_CFG, 'loss_backbone1')])
+def test_non_positive_temperature_fails_at_build(path, loss):
+    cfg = model_cfg(path)
+    cfg['distiller']['distill_losses'][loss]['temperature'] = 0
+    with pytest.raises(ValueError, match='temperature must be a number > 0'):
+        build(cfg)
+
+
+def test_teacher_roi_needs_known_recorders():
+    cfg = model_cfg(M2_FRCNN_CFG)
+    cfg['teacher_roi']['teacher_outputs'] = 'roi_outs'
+    with pytest.raises(DistillConfigError, match=r'teacher_roi.teacher_outputs'):
+        build(cfg)
