@@ -3,6 +3,10 @@
 # student side first passes a 1x1 adaptation conv (24 -> 96) then FBKDStudentConnector.
 # A comparison row of the detection benchmark.
 #   python tools/train.py THIS --teacher-ckpt work_dirs/teacher/epoch_12.pth
+# Loss weights: set with tools/benchmark/grad_balance.py so that the distillation
+# gradient is about 0.4-1x the student's task gradient at a trained no-KD student,
+# one rule for every row of the detection benchmark (YOLOv3's summed task loss is
+# ~100x a mean-reduced one, hence weights far above MMRazor's COCO defaults).
 _base_ = ['../_base_/distill/yolov3_mbv2_w100_to_w025_neck_toy-det.py']
 # neck outputs at 160 px are 5x5, 10x10, 20x20: no max-pool on the smallest
 sub_sample = [False, True, True]
@@ -27,7 +31,7 @@ model = dict(
                                    sub_sample=sub_sample[i])
                 for i in range(3)
             }),
-        distill_losses={f'loss_neck{i}': dict(type='FBKDLoss') for i in range(3)},
+        distill_losses={f'loss_neck{i}': dict(type='FBKDLoss', loss_weight=7000.0) for i in range(3)},
         loss_forward_mappings=dict(
             _delete_=True,
             **{

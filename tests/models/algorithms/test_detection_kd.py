@@ -179,3 +179,33 @@ def test_teacher_roi_needs_known_recorders():
     cfg['teacher_roi']['teacher_outputs'] = 'roi_outs'
     with pytest.raises(DistillConfigError, match=r'teacher_roi.teacher_outputs'):
         build(cfg)
+
+
+def test_real_yolov3_pair_teacher_sees_its_own_normalisation():
+    """YOLOv3-D53 (mean 0 / std 255) -> YOLOv3-MobileNetV2 (ImageNet mean / std): in the
+    real M2 config each model gets the inputs normalised as it was trained."""
+    from mmdet.structures import DetDataSample
+    algo = build(model_cfg(osp.join(CONFIGS, 'confidence_guided',
+                                    'm2_yolov3-d53_yolov3-mbv2_coco.py')))
+    assert algo.teacher_own_preprocess
+    g = torch.Generator().manual_seed(0)
+    raw = [torch.randint(0, 256, (3, 96, 96), dtype=torch.uint8, generator=g)
+           for _ in range(2)]
+    samples = []
+    for _ in raw:
+        s = DetDataSample(metainfo=dict(img_shape=(96, 96), ori_shape=(96, 96),
+                                        scale_factor=(1., 1.)))
+        s.gt_instances = InstanceData(bboxes=torch.tensor([[8., 8., 60., 50.]]),
+                                      labels=torch.tensor([0]))
+        samples.append(s)
+    seen = {}
+    for side in ('teacher', 'student'):
+        getattr(algo, side).backbone.register_forward_pre_hook(
+            lambda m, args, side=side: seen.setdefault(side, args[0].detach().clone()))
+    data = algo.data_preprocessor(dict(inputs=raw, data_samples=samples), True)
+    algo.loss(data['inputs'], data['data_samples'])
+    rgb = torch.stack(raw).float().flip(1)  # both convert BGR -> RGB
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    torch.testing.assert_close(seen['teacher'][..., :96, :96], rgb / 255.0)
+    torch.testing.assert_close(seen['student'][..., :96, :96], (rgb - mean) / std)

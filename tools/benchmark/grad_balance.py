@@ -1,0 +1,105 @@
+"""How strongly each distillation term pulls on the student, against its task loss.
+
+    python tools/benchmark/grad_balance.py CFG [CFG ...] --teacher-ckpt T.pth \
+        [--student-ckpt S.pth] [--batches 2] [--cfg-options k=v ...]
+
+For each distillation config, on the same training batches: the gradient norm (over the
+student's parameters) of the student's task loss and of each group of distillation
+losses (``distill.loss_neck0..2`` form the group ``neck``), and their ratio. A term whose
+gradient is a thousandth of the task gradient does little; one ten times larger drowns
+the labels. The toy configs' loss weights were set with this tool so that every method,
+ours and MMRazor's alike, pulls with roughly 0.4-1x the task gradient at a trained no-KD
+student (``--student-ckpt`` of the benchmark's student run): one rule for all rows of the
+benchmark, instead of per-method tuning.
+"""
+import argparse
+import copy
+import os.path as osp
+import re
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _common import ensure_importable  # noqa: E402
+
+ensure_importable()
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmrazor.registry import MODELS  # noqa: E402
+
+from kd_plugins.compat import load_local_checkpoint  # noqa: E402
+
+
+def grad_norm(loss, params):
+    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    return torch.sqrt(sum((g**2).sum() for g in grads if g is not None)).item()
+
+
+def flat_sum(value):
+    return sum(value) if isinstance(value, (list, tuple)) else value
+
+
+def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options):
+    cfg = Config.fromfile(cfg_path)
+    if options:
+        cfg.merge_from_dict(options)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    torch.manual_seed(0)
+    algo = MODELS.build(cfg.model)
+    if student_ckpt:
+        state = load_local_checkpoint(student_ckpt)
+        algo.student.load_state_dict(state.get('state_dict', state))
+    algo.train()
+    params = [p for p in algo.student.parameters() if p.requires_grad]
+    rows = {}
+    for batch in batches:
+        data = algo.data_preprocessor(copy.deepcopy(batch), True)
+        losses = algo.loss(data['inputs'], data['data_samples'])
+        task = sum(flat_sum(v) for k, v in losses.items()
+                   if k.startswith('student.') and 'loss' in k)
+        rows.setdefault('task', []).append(grad_norm(task, params))
+        groups = {}
+        for k, v in losses.items():
+            if k.startswith('distill.'):
+                groups.setdefault(re.sub(r'\d+$', '', k[len('distill.'):]), []).append(v)
+        for name, values in groups.items():
+            rows.setdefault(name, []).append(grad_norm(sum(values), params))
+    return {k: sum(v) / len(v) for k, v in rows.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='+', help='distillation configs')
+    parser.add_argument('--teacher-ckpt', required=True)
+    parser.add_argument('--student-ckpt', help='a trained no-KD student checkpoint')
+    parser.add_argument('--batches', type=int, default=2)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    args = parser.parse_args(argv)
+    first = Config.fromfile(args.configs[0])
+    if args.cfg_options:
+        first.merge_from_dict(args.cfg_options)
+    first.train_dataloader.num_workers = 0
+    first.train_dataloader.persistent_workers = False
+    init_default_scope(first.get('default_scope', 'mmdet'))
+    loader = Runner.build_dataloader(first.train_dataloader, seed=0)
+    it = iter(loader)
+    batches = [next(it) for _ in range(args.batches)]
+    results = {}
+    for path in args.configs:
+        res = measure(path, args.teacher_ckpt, args.student_ckpt, batches,
+                      args.cfg_options)
+        results[path] = res
+        task = res['task']
+        parts = ', '.join(f'{k} {v:.3g} ({v / task:.2f}x)' for k, v in res.items()
+                          if k != 'task')
+        total = sum(v for k, v in res.items() if k != 'task')
+        print(f'{osp.basename(path)}: task grad {task:.3g}; {parts}; '
+              f'sum {total / task:.2f}x', flush=True)
+    return results
+
+
+if __name__ == '__main__':
+    main()
