@@ -170,6 +170,14 @@ def verdicts(rows, timing):
     return out
 
 
+def result_document(meta, rows, checks, settings):
+    """The result file of ../shared/BENCHMARKS.md (plus settings and targets)."""
+    return dict(task='detection', dataset=meta['dataset'], machine=meta['machine'],
+                command=meta['command'], date=meta['date'], metric='bbox_mAP',
+                seeds=meta['seeds'], rows=rows, settings=settings,
+                targets=[dict(target=t, met=ok, value=v) for t, ok, v in checks])
+
+
 def markdown(meta, rows, checks):
     lines = [
         f'Detection distillation on {meta["dataset"]} ({meta["machine"]}, '
@@ -312,15 +320,10 @@ def main(argv=None):
                 peak_mem_kind=teacher['peak_mem_kind'])
     checks = verdicts(rows, timing) if set(args.rows) == set(ROWS) else []
     key = f'detection-{dataset}-{args.machine}'
-    result = dict(task='detection', dataset=dataset, machine=args.machine,
-                  command=command, date=meta['date'], metric='bbox_mAP',
-                  seeds=args.seeds, rows=rows,
-                  settings=dict(epochs=args.epochs, teacher_epochs=args.teacher_epochs,
-                                scale=args.scale, batch_size=args.batch_size,
-                                teacher_config=TEACHER,
-                                configs={n: ROWS[n][0] for n in args.rows},
-                                timing=timing),
-                  targets=[dict(target=t, met=ok, value=v) for t, ok, v in checks])
+    settings = dict(epochs=args.epochs, teacher_epochs=args.teacher_epochs,
+                    scale=args.scale, batch_size=args.batch_size, teacher_config=TEACHER,
+                    configs={n: ROWS[n][0] for n in args.rows}, timing=timing)
+    result = result_document(meta, rows, checks, settings)
     write_json(osp.join(args.out, 'results', f'{key}.json'), result)
     table = markdown(meta, rows, checks)
     with open(osp.join(args.out, f'{key}.md'), 'w') as f:
