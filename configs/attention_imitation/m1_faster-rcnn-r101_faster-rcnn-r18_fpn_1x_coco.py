@@ -9,49 +9,12 @@
 # label loss sums over all anchors (~200k per image) and gets 1e-3, as in the M2 Faster
 # R-CNN config; the regression term is a weighted mean (1.0, as in the toy).
 #   tools/dist_train.sh THIS 8 --teacher-ckpt /path/to/faster-rcnn_r101_fpn_2x_coco.pth
-_base_ = ['../_base_/distill/faster-rcnn_r101_to_r18_fpn_1x_coco.py']
-temperature = 0.5  # attention softmax temperature
-conf_thr = 0.3  # teacher objectness from which RPN box deltas are distilled
-num_levels = 5
+# The R50 config with the student of detectors/faster-rcnn_r18_fpn_1x_coco.py (ResNet-18
+# backbone, FPN in_channels 64 / 128 / 256 / 512): every M1 term reads the FPN or the RPN,
+# of the same shapes for R18 and R50.
+_base_ = ['./m1_faster-rcnn-r101_faster-rcnn-r50_fpn_1x_coco.py']
+student_backbone_channels = _base_.resnet_backbone_channels['r18']
 model = dict(
-    distiller=dict(
-        # rpn_cls / rpn_reg run once per FPN level: record_idx i is level i
-        student_recorders=dict(
-            rpn_cls=dict(type='ModuleOutputs', source='rpn_head.rpn_cls'),
-            rpn_reg=dict(type='ModuleOutputs', source='rpn_head.rpn_reg')),
-        teacher_recorders=dict(
-            rpn_cls=dict(type='ModuleOutputs', source='rpn_head.rpn_cls'),
-            rpn_reg=dict(type='ModuleOutputs', source='rpn_head.rpn_reg')),
-        distill_losses=dict(
-            **{
-                f'loss_fpn{i}': dict(type='AttentionGuidedImitationLoss',
-                                     temperature=temperature, loss_weight=1e-6,
-                                     attention_weight=0.1)
-                for i in range(num_levels)
-            },
-            **{
-                f'loss_rpn_cls{i}': dict(type='ConfidenceSoftLabelLoss',
-                                         head_type='RPNHead', temperature=1.0,
-                                         loss_weight=1e-3)
-                for i in range(num_levels)
-            },
-            **{
-                f'loss_rpn_reg{i}': dict(type='ConfidentRegressionLoss',
-                                         head_type='RPNHead', conf_thr=conf_thr,
-                                         loss_weight=1.0)
-                for i in range(num_levels)
-            }),
-        loss_forward_mappings=dict(
-            **{
-                f'loss_rpn_cls{i}': dict(
-                    preds_S=dict(from_student=True, recorder='rpn_cls', record_idx=i),
-                    preds_T=dict(from_student=False, recorder='rpn_cls', record_idx=i))
-                for i in range(num_levels)
-            },
-            **{
-                f'loss_rpn_reg{i}': dict(
-                    preds_S=dict(from_student=True, recorder='rpn_reg', record_idx=i),
-                    preds_T=dict(from_student=False, recorder='rpn_reg', record_idx=i),
-                    conf_T=dict(from_student=False, recorder='rpn_cls', record_idx=i))
-                for i in range(num_levels)
-            })))
+    architecture=dict(
+        backbone=dict(depth=18, init_cfg=None),
+        neck=dict(in_channels=student_backbone_channels)))

@@ -6,42 +6,25 @@
 # weights are the toy config's (the loss is a mean over locations and channels, so it
 # does not grow with the maps), untuned starting points at COCO scale.
 #   tools/dist_train.sh THIS 8 --teacher-ckpt /path/to/faster-rcnn_r101_fpn_2x_coco.pth
-_base_ = ['../_base_/distill/faster-rcnn_r101_to_r18_fpn_1x_coco.py']
-temperature = 1.0
-num_backbone_levels = 4
-# backbone levels whose channels differ get a connector (adaptation layer): R18 all
-# four, R50 none
-adapted_levels = [
-    i for i in range(num_backbone_levels)
-    if _base_.student_backbone_channels[i] != _base_.teacher_backbone_channels[i]
-]
+# The R50 config with the student of detectors/faster-rcnn_r18_fpn_1x_coco.py (ResNet-18
+# backbone, FPN in_channels 64 / 128 / 256 / 512) and the backbone adaptation convs.
+_base_ = ['./m4_faster-rcnn-r101_faster-rcnn-r50_fpn_1x_coco.py']
+student_backbone_channels = _base_.resnet_backbone_channels['r18']
 model = dict(
+    architecture=dict(
+        backbone=dict(depth=18, init_cfg=None),
+        neck=dict(in_channels=student_backbone_channels)),
     distiller=dict(
-        student_recorders=dict(backbone=dict(type='ModuleOutputs', source='backbone')),
-        teacher_recorders=dict(backbone=dict(type='ModuleOutputs', source='backbone')),
+        # R18 is narrower than R101 at all four backbone levels: each gets a 1x1
+        # adaptation conv on the student side
         connectors={
             f'bb{i}_s': dict(type='ConvModuleConnector',
-                             in_channel=_base_.student_backbone_channels[i],
+                             in_channel=student_backbone_channels[i],
                              out_channel=_base_.teacher_backbone_channels[i],
                              kernel_size=1, act_cfg=None, norm_cfg=None)
-            for i in adapted_levels
+            for i in range(_base_.num_backbone_levels)
         },
-        distill_losses=dict(
-            **{
-                f'loss_fpn{i}': dict(type='InfoMapDistillLoss', temperature=temperature,
-                                     loss_weight=1.0)
-                for i in range(_base_.frcnn_fpn_levels)
-            },
-            **{
-                f'loss_backbone{i}': dict(type='InfoMapDistillLoss',
-                                          temperature=temperature, loss_weight=1.0)
-                for i in range(num_backbone_levels)
-            }),
         loss_forward_mappings={
-            f'loss_backbone{i}': dict(
-                preds_S=dict(
-                    from_student=True, recorder='backbone', data_idx=i,
-                    **({'connector': f'bb{i}_s'} if i in adapted_levels else {})),
-                preds_T=dict(from_student=False, recorder='backbone', data_idx=i))
-            for i in range(num_backbone_levels)
+            f'loss_backbone{i}': dict(preds_S=dict(connector=f'bb{i}_s'))
+            for i in range(_base_.num_backbone_levels)
         }))

@@ -9,23 +9,12 @@
 _base_ = ['../_base_/distill/faster-rcnn_r101_to_r50_fpn_1x_coco.py']
 temperature = 1.0
 num_backbone_levels = 4
-# backbone levels whose channels differ get a connector (adaptation layer): R18 all
-# four, R50 none
-adapted_levels = [
-    i for i in range(num_backbone_levels)
-    if _base_.student_backbone_channels[i] != _base_.teacher_backbone_channels[i]
-]
 model = dict(
     distiller=dict(
         student_recorders=dict(backbone=dict(type='ModuleOutputs', source='backbone')),
         teacher_recorders=dict(backbone=dict(type='ModuleOutputs', source='backbone')),
-        connectors={
-            f'bb{i}_s': dict(type='ConvModuleConnector',
-                             in_channel=_base_.student_backbone_channels[i],
-                             out_channel=_base_.teacher_backbone_channels[i],
-                             kernel_size=1, act_cfg=None, norm_cfg=None)
-            for i in adapted_levels
-        },
+        # R50 has R101's backbone widths: no adaptation layer (the R18 config adds them)
+        connectors=dict(),
         distill_losses=dict(
             **{
                 f'loss_fpn{i}': dict(type='InfoMapDistillLoss', temperature=temperature,
@@ -39,9 +28,7 @@ model = dict(
             }),
         loss_forward_mappings={
             f'loss_backbone{i}': dict(
-                preds_S=dict(
-                    from_student=True, recorder='backbone', data_idx=i,
-                    **({'connector': f'bb{i}_s'} if i in adapted_levels else {})),
+                preds_S=dict(from_student=True, recorder='backbone', data_idx=i),
                 preds_T=dict(from_student=False, recorder='backbone', data_idx=i))
             for i in range(num_backbone_levels)
         }))

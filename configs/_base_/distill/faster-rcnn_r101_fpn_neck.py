@@ -1,7 +1,7 @@
 # Channel facts and FPN wiring of the real Faster R-CNN pairs, teacher R101-FPN ->
-# student R50-FPN / R18-FPN, shared by faster-rcnn_r101_to_r50_fpn_1x_coco.py and
-# faster-rcnn_r101_to_r18_fpn_1x_coco.py. No `_base_` and only these prefixed variables,
-# so it can sit beside a detector config in a `_base_` list.
+# student R50-FPN / R18-FPN, for faster-rcnn_r101_to_r50_fpn_1x_coco.py (the R18 method
+# configs build on the R50 ones and swap the student). No `_base_` and only these
+# prefixed variables, so it can sit beside a detector config in a `_base_` list.
 # ResNet backbone outputs, strides 4 / 8 / 16 / 32 (out_indices (0, 1, 2, 3)):
 resnet_backbone_channels = dict(
     r18=[64, 128, 256, 512],  # BasicBlock

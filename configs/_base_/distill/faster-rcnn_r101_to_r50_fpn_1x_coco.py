@@ -5,7 +5,8 @@
 # recorders and loss names come from faster-rcnn_r101_fpn_neck.py;
 # `student_backbone_channels` / `teacher_backbone_channels` are the four ResNet stage
 # widths, for methods that distil backbone levels. A method config sets
-# `model.distiller.distill_losses`.
+# `model.distiller.distill_losses`; its R18 variant inherits it and changes the student
+# (ResNet-18 backbone, FPN in_channels, `student_backbone_channels`).
 _base_ = ['../../detectors/faster-rcnn_r50_fpn_1x_coco.py',
           './faster-rcnn_r101_fpn_neck.py']
 

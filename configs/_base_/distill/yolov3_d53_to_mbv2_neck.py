@@ -2,16 +2,14 @@
 # MobileNetV2 (mmdet's yolov3_d53_8xb8-ms-608-273e and
 # yolov3_mobilenetv2_8xb24-ms-416-300e), shared by yolov3_d53_to_mbv2_coco.py and
 # yolov3_d53_to_mbv2_voc0712.py. No `_base_` and only these prefixed variables, so it
-# can sit beside a detector config in a `_base_` list.
+# can sit beside a detector config in a `_base_` list. Head recorders are in
+# yolov3_head_recorders.py, backbone channels in m4_yolov3_d53_mbv2_losses.py (the methods
+# that use them).
 # Both backbones and necks work at strides 8/16/32 with pad_size_divisor=32, so student
 # and teacher levels have the same H x W; only the channels differ.
 # Neck outputs, strides 32 / 16 / 8 (YOLOV3Neck, deepest first):
 yolov3_d53_neck_channels = [512, 256, 128]
 yolov3_mbv2_neck_channels = [96, 96, 96]
-# Backbone outputs, strides 8 / 16 / 32 (Darknet out_indices (3, 4, 5), MobileNetV2
-# out_indices (2, 4, 6)):
-yolov3_d53_backbone_channels = [256, 512, 1024]
-yolov3_mbv2_backbone_channels = [32, 96, 320]
 # The three neck outputs recorded on both sides as `neck`, a 1x1 adaptation conv per level
 # on the student side (96 -> 512 / 256 / 128), one loss per level named loss_neck0..2
 # (a method config fills in `distill_losses`).
@@ -37,11 +35,3 @@ yolov3_d53_to_mbv2_distiller = dict(
             preds_T=dict(from_student=False, recorder='neck', data_idx=i))
         for i in range(3)
     })
-# For methods that distil head outputs: the three YOLOv3 level maps,
-# (N, 3 * (5 + num_classes), H, W), strides 32 / 16 / 8 like the neck outputs, recorded
-# as `head0..2` from the head's final convs (a detector in tensor mode calls
-# `bbox_head.forward` directly, so a recorder on `bbox_head` itself would see nothing).
-yolov3_head_recorders = {
-    f'head{i}': dict(type='ModuleOutputs', source=f'bbox_head.convs_pred.{i}')
-    for i in range(3)
-}
