@@ -11,6 +11,9 @@ With ``F`` a ``(N, C, H, W)`` feature and temperature ``T``:
     L_att  = 1/N * ( sum |A_s(F_S) - A_s(F_T)| + sum |A_c(F_S) - A_c(F_T)| )
     loss   = loss_weight * (L_imit + attention_weight * L_att)
 
+With ``normalize=True``, ``L_imit`` compares per-channel standardised features
+(:func:`.feature_norm.standardize`); the attentions always come from the raw features.
+
 The attention form follows Yang et al., "Focal and Global Knowledge Distillation for
 Detectors" (CVPR 2022). The student feature reaches the teacher's channel count through a
 connector (adaptation layer), e.g. ``ConvModuleConnector``.
@@ -28,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import nn
+
+from .feature_norm import standardize
 
 
 def check_temperature(temperature, field='temperature'):
@@ -50,7 +55,7 @@ def channel_attention(feat: torch.Tensor, temperature: float) -> torch.Tensor:
 
 
 def attention_guided_imitation(preds_S: torch.Tensor, preds_T: torch.Tensor,
-                               temperature: float = 0.5):
+                               temperature: float = 0.5, normalize: bool = False):
     """Return ``(L_imit, L_att)`` of the module docstring (teacher side detached)."""
     if preds_S.shape != preds_T.shape:
         raise ValueError(
@@ -61,7 +66,9 @@ def attention_guided_imitation(preds_S: torch.Tensor, preds_T: torch.Tensor,
     n = preds_S.size(0)
     s_t = spatial_attention(preds_T, temperature)
     c_t = channel_attention(preds_T, temperature)
-    imitation = (s_t * c_t * (preds_S - preds_T).pow(2)).sum() / n
+    diff = standardize(preds_S) - standardize(preds_T) if normalize else \
+        preds_S - preds_T
+    imitation = (s_t * c_t * diff.pow(2)).sum() / n
     attention = ((spatial_attention(preds_S, temperature) - s_t).abs().sum() +
                  (channel_attention(preds_S, temperature) - c_t).abs().sum()) / n
     return imitation, attention
@@ -76,17 +83,19 @@ class AttentionGuidedImitationLoss(nn.Module):
             concentrates the imitation on fewer locations / channels.
         loss_weight (float): weight of the whole loss.
         attention_weight (float): weight of the attention-transfer term.
+        normalize (bool): imitate per-channel standardised features.
     """
 
     def __init__(self, temperature: float = 0.5, loss_weight: float = 1.0,
-                 attention_weight: float = 0.1):
+                 attention_weight: float = 0.1, normalize: bool = False):
         super().__init__()
         check_temperature(temperature)
         self.temperature = float(temperature)
         self.loss_weight = loss_weight
         self.attention_weight = attention_weight
+        self.normalize = bool(normalize)
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor) -> torch.Tensor:
-        imitation, attention = attention_guided_imitation(preds_S, preds_T,
-                                                          self.temperature)
+        imitation, attention = attention_guided_imitation(
+            preds_S, preds_T, self.temperature, self.normalize)
         return self.loss_weight * (imitation + self.attention_weight * attention)

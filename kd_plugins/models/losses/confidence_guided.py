@@ -25,6 +25,8 @@ optionally united with ground-truth box regions (``use_gt`` of the algorithm):
     d = mean_c (F_S - F_T)^2
     L_feat = sum(M c d) / max(sum(M c), eps) + bg_weight * sum((1-M) d) / max(sum(1-M), 1)
 
+    (with ``normalize=True``, ``d`` compares per-channel standardised features)
+
 Config::
 
     distill_losses=dict(
@@ -51,6 +53,7 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from .attention_imitation import check_temperature
+from .feature_norm import standardize
 from .detection_heads import (check_head_type, confidence_map, split_rpn_reg,
                               split_yolov3, yolov3_box_values)
 
@@ -129,7 +132,8 @@ def boxes_to_mask(gt_boxes: Sequence[torch.Tensor], input_hw, feat_hw,
 def confidence_masked_feature_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
                                    conf: torch.Tensor, conf_thr: float,
                                    bg_weight: float = 0.1,
-                                   gt_mask: Optional[torch.Tensor] = None):
+                                   gt_mask: Optional[torch.Tensor] = None,
+                                   normalize: bool = False):
     """``L_feat`` of the module docstring; ``conf`` is ``(N, H', W')`` in [0, 1]."""
     if preds_S.shape != preds_T.shape:
         raise ValueError(
@@ -145,7 +149,10 @@ def confidence_masked_feature_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
     if gt_mask is not None:
         fg = torch.maximum(fg, gt_mask)
         weight = torch.maximum(weight, gt_mask)
-    d = (preds_S - preds_T.detach()).pow(2).mean(dim=1)
+    preds_T = preds_T.detach()
+    if normalize:
+        preds_S, preds_T = standardize(preds_S), standardize(preds_T)
+    d = (preds_S - preds_T).pow(2).mean(dim=1)
     fg_term = (weight * d).sum() / weight.sum().clamp(min=1e-6)
     bg = 1.0 - fg
     bg_term = (bg * d).sum() / bg.sum().clamp(min=1.0)
@@ -240,17 +247,20 @@ class ConfidenceMaskedFeatureLoss(_HeadLoss):
         bg_weight (float): weight of the background (non-selected) term.
         loss_weight (float): weight of the loss.
         num_anchors (int): anchors per location.
+        normalize (bool): compare per-channel standardised features.
     """
     uses_gt = True
 
     def __init__(self, head_type: str, conf_thr: float = 0.3, bg_weight: float = 0.1,
-                 loss_weight: float = 1.0, num_anchors: int = 3):
+                 loss_weight: float = 1.0, num_anchors: int = 3,
+                 normalize: bool = False):
         super().__init__(head_type, loss_weight, num_anchors)
         if self.layout == 'BBoxHead':
             raise ValueError(f'head_type: {head_type!r} has no feature grid; use a '
                              "dense head ('YOLOV3Head' or 'RPNHead') for the mask")
         self.conf_thr = _check_thr(conf_thr)
         self.bg_weight = float(bg_weight)
+        self.normalize = bool(normalize)
         self.set_gt(None)
 
     def set_gt(self, gt_boxes: Optional[List[torch.Tensor]], input_hw=None):
@@ -266,4 +276,5 @@ class ConfidenceMaskedFeatureLoss(_HeadLoss):
             gt_mask = boxes_to_mask(self._gt_boxes, self._input_hw,
                                     preds_T.shape[-2:], device=preds_T.device)
         return self.loss_weight * confidence_masked_feature_loss(
-            preds_S, preds_T, conf, self.conf_thr, self.bg_weight, gt_mask)
+            preds_S, preds_T, conf, self.conf_thr, self.bg_weight, gt_mask,
+            self.normalize)

@@ -10,6 +10,9 @@ feature ``F_T`` of shape ``(N, C, H, W)`` and temperature ``T``:
     I(n, h, w) = H * W * softmax_{h,w}( d~ / T )         (averages 1 per image)
     L_info     = loss_weight * mean_{n,h,w}( I * mean_c (F_S - F_T)^2 )
 
+With ``normalize=True`` the squared error compares per-channel standardised features
+(:func:`.feature_norm.standardize`); the map always comes from the raw teacher feature.
+
 The loss is applied at every backbone output *and* every neck output, each level with
 its own adaptation layer (connector) where the student is narrower, so the student
 learns the teacher's important knowledge both where features are extracted and where
@@ -32,6 +35,7 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from .attention_imitation import check_temperature
+from .feature_norm import standardize
 
 
 def information_map(feat_T: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -45,14 +49,18 @@ def information_map(feat_T: torch.Tensor, temperature: float = 1.0) -> torch.Ten
 
 
 def info_map_distill_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
-                          temperature: float = 1.0) -> torch.Tensor:
+                          temperature: float = 1.0,
+                          normalize: bool = False) -> torch.Tensor:
     if preds_S.shape != preds_T.shape:
         raise ValueError(
             f'student feature {tuple(preds_S.shape)} and teacher feature '
             f'{tuple(preds_T.shape)} differ; map the student to the teacher with a '
             'connector (adaptation layer)')
     info = information_map(preds_T, temperature)
-    d = (preds_S - preds_T.detach()).pow(2).mean(dim=1)
+    preds_T = preds_T.detach()
+    if normalize:
+        preds_S, preds_T = standardize(preds_S), standardize(preds_T)
+    d = (preds_S - preds_T).pow(2).mean(dim=1)
     return (info * d).mean()
 
 
@@ -63,14 +71,17 @@ class InfoMapDistillLoss(nn.Module):
     Args:
         temperature (float): > 0; lower concentrates the weight on fewer locations.
         loss_weight (float): weight of the loss.
+        normalize (bool): compare per-channel standardised features.
     """
 
-    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0):
+    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0,
+                 normalize: bool = False):
         super().__init__()
         check_temperature(temperature)
         self.temperature = float(temperature)
         self.loss_weight = loss_weight
+        self.normalize = bool(normalize)
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor) -> torch.Tensor:
-        return self.loss_weight * info_map_distill_loss(preds_S, preds_T,
-                                                        self.temperature)
+        return self.loss_weight * info_map_distill_loss(
+            preds_S, preds_T, self.temperature, self.normalize)
