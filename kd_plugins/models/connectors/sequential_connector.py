@@ -37,8 +37,11 @@ class SequentialConnector(BaseConnector):
         if not isinstance(connectors, (list, tuple)) or not connectors:
             raise ValueError('SequentialConnector.connectors must be a non-empty list '
                              f'of connector configs, got {connectors!r}')
+        # children are MMRazor connectors whatever the default scope is (mmdet in a
+        # detection config)
         self.connectors = nn.ModuleList(
-            c if isinstance(c, nn.Module) else MODELS.build(c) for c in connectors)
+            c if isinstance(c, nn.Module) else MODELS.build({'_scope_': 'mmrazor', **c})
+            for c in connectors)
 
     def forward_train(self, feature: torch.Tensor):
         for connector in self.connectors:
