@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import nn
 
-from .feature_norm import standardize
+from .feature_norm import check_same_shape, standardize
 
 
 def check_temperature(temperature, field='temperature'):
@@ -57,11 +57,7 @@ def channel_attention(feat: torch.Tensor, temperature: float) -> torch.Tensor:
 def attention_guided_imitation(preds_S: torch.Tensor, preds_T: torch.Tensor,
                                temperature: float = 0.5, normalize: bool = False):
     """Return ``(L_imit, L_att)`` of the module docstring (teacher side detached)."""
-    if preds_S.shape != preds_T.shape:
-        raise ValueError(
-            f'student feature {tuple(preds_S.shape)} and teacher feature '
-            f'{tuple(preds_T.shape)} differ; map the student to the teacher with a '
-            'connector (adaptation layer)')
+    check_same_shape(preds_S, preds_T)
     preds_T = preds_T.detach()
     n = preds_S.size(0)
     s_t = spatial_attention(preds_T, temperature)

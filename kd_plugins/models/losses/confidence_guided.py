@@ -53,7 +53,7 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from .attention_imitation import check_temperature
-from .feature_norm import standardize
+from .feature_norm import check_same_shape, standardize
 from .detection_heads import (check_head_type, confidence_map, split_rpn_reg,
                               split_yolov3, yolov3_box_values)
 
@@ -135,11 +135,7 @@ def confidence_masked_feature_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
                                    gt_mask: Optional[torch.Tensor] = None,
                                    normalize: bool = False):
     """``L_feat`` of the module docstring; ``conf`` is ``(N, H', W')`` in [0, 1]."""
-    if preds_S.shape != preds_T.shape:
-        raise ValueError(
-            f'student feature {tuple(preds_S.shape)} and teacher feature '
-            f'{tuple(preds_T.shape)} differ; map the student to the teacher with a '
-            'connector (adaptation layer)')
+    check_same_shape(preds_S, preds_T)
     conf = conf.detach()
     if conf.shape[-2:] != preds_T.shape[-2:]:
         conf = F.interpolate(conf.unsqueeze(1), size=preds_T.shape[-2:],

@@ -1,4 +1,4 @@
-"""Per-channel standardisation of feature maps before a feature-distillation distance.
+"""Feature-pair helpers of the feature losses: shape check, per-channel standardisation.
 
 Teacher and student features differ in scale per channel (a narrower student behind a
 1x1 adaptation layer, BN statistics of two networks): a plain squared error is then
@@ -14,3 +14,12 @@ def standardize(feat: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     mean = feat.mean(dim=(2, 3), keepdim=True)
     std = feat.var(dim=(2, 3), keepdim=True, unbiased=False).add(eps).sqrt()
     return (feat - mean) / std
+
+
+def check_same_shape(preds_S: torch.Tensor, preds_T: torch.Tensor):
+    """A feature loss compares equal shapes; say how to get there when they differ."""
+    if preds_S.shape != preds_T.shape:
+        raise ValueError(
+            f'student feature {tuple(preds_S.shape)} and teacher feature '
+            f'{tuple(preds_T.shape)} differ; map the student to the teacher with a '
+            'connector (adaptation layer)')

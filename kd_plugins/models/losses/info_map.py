@@ -35,7 +35,7 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from .attention_imitation import check_temperature
-from .feature_norm import standardize
+from .feature_norm import check_same_shape, standardize
 
 
 def information_map(feat_T: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -51,11 +51,7 @@ def information_map(feat_T: torch.Tensor, temperature: float = 1.0) -> torch.Ten
 def info_map_distill_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
                           temperature: float = 1.0,
                           normalize: bool = False) -> torch.Tensor:
-    if preds_S.shape != preds_T.shape:
-        raise ValueError(
-            f'student feature {tuple(preds_S.shape)} and teacher feature '
-            f'{tuple(preds_T.shape)} differ; map the student to the teacher with a '
-            'connector (adaptation layer)')
+    check_same_shape(preds_S, preds_T)
     info = information_map(preds_T, temperature)
     preds_T = preds_T.detach()
     if normalize:
