@@ -8,6 +8,8 @@ Examples (from the repository root)::
     python tools/make_toy_data.py cls --out data/toy_cls --num-train 50
     python tools/make_toy_data.py retrieval --out data/toy_retrieval \
         --num-classes 20 --imgs-per-class 40
+    python tools/make_toy_data.py det-semi --ann data/toy_det/annotations/train.json \
+        --percent 10 --seed 0     # labeled / unlabeled split files (mmdet naming)
 
 For ``cls`` the counts are per class.  ``retrieval`` takes
 ``--num-classes`` / ``--imgs-per-class`` instead of split sizes (its splits
@@ -120,6 +122,14 @@ def build_parser(max_classes=48):
         p.add_argument('--overwrite', action='store_true',
                        help='replace an existing output generated with '
                        'other arguments')
+    p = sub.add_parser('det-semi', help='split a COCO file into labeled / unlabeled',
+                       description='Write <stem>.<seed>@<percent>.json (labeled) and '
+                       '<stem>.<seed>@<percent>-unlabeled.json (no boxes) beside --ann.')
+    p.add_argument('--ann', required=True, help='COCO annotation file to split')
+    p.add_argument('--percent', type=float, default=10.0,
+                   help='share of images that keep their labels, in (0, 100)')
+    p.add_argument('--seed', type=_int_at_least(0), default=0,
+                   help='random seed (>= 0)')
     return parser
 
 
@@ -127,6 +137,16 @@ def main(argv=None):
     toy = load_toy_data()
     parser = build_parser(toy.RETRIEVAL_MAX_CLASSES)
     args = parser.parse_args(argv)
+    if args.kind == 'det-semi':
+        try:
+            res = toy.split_det_semi(args.ann, percent=args.percent, seed=args.seed)
+        except ValueError as e:
+            print(f'make_toy_data.py: error: {e}', file=sys.stderr)
+            return 1
+        print(f"det-semi: {res['num_labeled']} labeled imgs "
+              f"({res['num_labeled_boxes']} boxes) -> {res['labeled']}, "
+              f"{res['num_unlabeled']} unlabeled -> {res['unlabeled']}")
+        return 0
     common = dict(img_size=args.img_size, seed=args.seed,
                   overwrite=args.overwrite)
     t0 = time.perf_counter()
