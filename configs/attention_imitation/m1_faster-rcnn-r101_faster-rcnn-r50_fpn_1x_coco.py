@@ -2,12 +2,12 @@
 # (student), COCO: the teacher's spatial + channel attention weight the imitation of the
 # five FPN levels (256 channels on both sides, no adaptation layer), and the RPN outputs
 # are distilled too, per level: objectness (rpn_cls) as soft labels and box deltas
-# (rpn_reg) where the teacher's objectness is confident. Loss weights are untuned
-# starting points at COCO scale. The imitation loss sums over C x H x W: at ~1333x800 the
-# five FPN levels hold ~23M values per image (~450x the toy's neck maps) while Faster
-# R-CNN's own losses are O(1) means, hence 1e-6 instead of the toy's 1e-3. The RPN soft
-# label loss sums over all anchors (~200k per image) and gets 1e-3, as in the M2 Faster
-# R-CNN config; the regression term is a weighted mean (1.0, as in the toy).
+# (rpn_reg) where the teacher's objectness is confident. Loss weights are untuned starting
+# points at COCO scale. The imitation loss sums over C x H x W: at ~1333x800 the five FPN
+# levels hold ~23M values per image (~450x the toy's neck maps) while Faster R-CNN's own
+# losses are O(1) means, hence 1e-6 instead of the toy's first 1e-3. The RPN soft label
+# loss sums over all anchors (~200k per image) and gets 1e-3, as in the M2 Faster R-CNN
+# config; the regression term is a weighted mean (1.0, the toy's first choice).
 #   tools/dist_train.sh THIS 8 --teacher-ckpt /path/to/faster-rcnn_r101_fpn_2x_coco.pth
 _base_ = ['../_base_/distill/faster-rcnn_r101_to_r50_fpn_1x_coco.py']
 temperature = 0.5  # attention softmax temperature

@@ -1,10 +1,11 @@
 # M4 information-map distillation, Faster R-CNN R101-FPN 2x (teacher) -> R50-FPN 1x
-# (student), COCO: the teacher's information map weights feature distillation at the
-# four ResNet stage outputs and the five FPN levels. FPN levels are 256 channels on both
-# sides; a backbone level gets a 1x1 adaptation conv only where the student is narrower
-# (R18: 64 / 128 / 256 / 512 -> 256 / 512 / 1024 / 2048; R50 has R101's widths). Loss
-# weights are the toy config's (the loss is a mean over locations and channels, so it
-# does not grow with the maps), untuned starting points at COCO scale.
+# (student), COCO: the teacher's information map weights feature distillation at the four
+# ResNet stage outputs and the five FPN levels. FPN levels are 256 channels on both sides;
+# a backbone level gets a 1x1 adaptation conv only where the student is narrower (R18: 64
+# / 128 / 256 / 512 -> 256 / 512 / 1024 / 2048; R50 has R101's widths). Loss weights are
+# the toy config's first ones, before its gradient balancing (the loss is a mean over
+# locations and channels, so it does not grow with the maps), untuned starting points at
+# COCO scale.
 #   tools/dist_train.sh THIS 8 --teacher-ckpt /path/to/faster-rcnn_r101_fpn_2x_coco.pth
 _base_ = ['../_base_/distill/faster-rcnn_r101_to_r50_fpn_1x_coco.py']
 temperature = 1.0
