@@ -40,32 +40,38 @@ def add_common_args(parser: argparse.ArgumentParser):
 
 def load_config(args):
     """Read the config and apply command-line overrides; validates early."""
-    from mmengine.config import Config
-    if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file {args.config!r} not found')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    return read_config(args.config, args.cfg_options, args.teacher_ckpt, args.work_dir,
+                       args.launcher)
+
+
+def read_config(path, cfg_options=None, teacher_ckpt=None, work_dir=None,
+                launcher='none'):
+    """A config with overrides applied, ``teacher_ckpt`` carried into the model."""
+    from mmengine.config import Config
+    if not osp.isfile(path):
+        raise SystemExit(f'error: config file {path!r} not found')
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     # `teacher_ckpt` is a top-level variable of distillation configs; an override of it
     # must reach the model too (config variables are substituted at parse time)
     top = cfg.get('teacher_ckpt', None)
-    if args.teacher_ckpt:
-        top = args.teacher_ckpt
+    if teacher_ckpt:
+        top = teacher_ckpt
         cfg.teacher_ckpt = top
     if top is not None:
         if not isinstance(cfg.get('model'), dict) or 'teacher' not in cfg.model:
             raise SystemExit(f'error: --teacher-ckpt/teacher_ckpt given but '
-                             f'{args.config} is not a distillation config '
+                             f'{path} is not a distillation config '
                              '(its model has no teacher)')
         cfg.model.teacher_ckpt = top
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
+    if work_dir is not None:
+        cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
 
 

@@ -19,12 +19,12 @@ import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _common import ensure_importable  # noqa: E402
+from _common import ensure_importable, read_config  # noqa: E402
 
 ensure_importable()
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
@@ -42,10 +42,7 @@ def flat_sum(value):
 
 
 def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options):
-    cfg = Config.fromfile(cfg_path)
-    if options:
-        cfg.merge_from_dict(options)
-    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg = read_config(cfg_path, options, teacher_ckpt)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     torch.manual_seed(0)
     algo = MODELS.build(cfg.model)
@@ -78,9 +75,7 @@ def main(argv=None):
     parser.add_argument('--batches', type=int, default=2)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
-    first = Config.fromfile(args.configs[0])
-    if args.cfg_options:
-        first.merge_from_dict(args.cfg_options)
+    first = read_config(args.configs[0], args.cfg_options)
     first.train_dataloader.num_workers = 0
     first.train_dataloader.persistent_workers = False
     init_default_scope(first.get('default_scope', 'mmdet'))

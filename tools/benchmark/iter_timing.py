@@ -22,22 +22,19 @@ import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _common import ensure_importable  # noqa: E402
+from _common import ensure_importable, read_config  # noqa: E402
 
 ensure_importable()
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+from kd_plugins.engine.atomic_io import atomic_write  # noqa: E402
 
 
 def build(cfg_path, work_dir, teacher_ckpt, options):
-    cfg = Config.fromfile(cfg_path)
-    if options:
-        cfg.merge_from_dict(options)
-    if teacher_ckpt and 'teacher_ckpt' in cfg.model:
-        cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.work_dir = work_dir
+    cfg = read_config(cfg_path, options, teacher_ckpt, work_dir)
     cfg.default_hooks.logger.interval = 10**6
     cfg.log_level = 'WARNING'
     cfg.visualizer = dict(type='Visualizer', vis_backends=[])
@@ -135,8 +132,7 @@ def main(argv=None):
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
-        with open(args.json, 'w') as f:
-            f.write(text)
+        atomic_write(args.json, text, mode='w')
     return result
 
 

@@ -109,6 +109,8 @@ class ConfidenceGuidedDistill(PreprocessAwareDistill):
             self.run_teacher_on_student_rois()
         gt_losses = [m for m in self.distiller.distill_losses.values()
                      if getattr(m, 'uses_gt', False)]
+        if not gt_losses:
+            return super().compute_distill_losses(batch_inputs, data_samples)
         boxes, input_hw = self.gt_boxes(batch_inputs, data_samples)
         for module in gt_losses:
             module.set_gt(boxes, input_hw)

@@ -53,9 +53,9 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from .attention_imitation import check_temperature
-from .feature_norm import check_same_shape, standardize
 from .detection_heads import (check_head_type, confidence_map, split_rpn_reg,
                               split_yolov3, yolov3_box_values)
+from .feature_norm import check_same_shape, standardize
 
 
 def binary_kl(logits_S: torch.Tensor, logits_T: torch.Tensor) -> torch.Tensor:

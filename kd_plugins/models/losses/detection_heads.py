@@ -15,8 +15,7 @@ them (``head_type`` in the loss configs):
 """
 import torch
 
-SUPPORTED_HEAD_TYPES = ('YOLOV3Head', 'RPNHead', 'BBoxHead')
-# mmdet class names accepted as an alias of a layout
+# mmdet class names accepted, each mapped to the layout it emits
 HEAD_TYPE_ALIASES = {
     'YOLOV3Head': 'YOLOV3Head',
     'RPNHead': 'RPNHead',
@@ -25,6 +24,7 @@ HEAD_TYPE_ALIASES = {
     'Shared2FCBBoxHead': 'BBoxHead',
     'Shared4Conv1FCBBoxHead': 'BBoxHead',
 }
+SUPPORTED_HEAD_TYPES = tuple(dict.fromkeys(HEAD_TYPE_ALIASES.values()))
 
 
 def check_head_type(head_type, field: str = 'head_type') -> str:
