@@ -28,6 +28,10 @@ tested in ``tests/test_compat.py``. This module imports nothing of kd_plugins.
    config file or ``kd_plugins::<path under configs/>``; ``pretrained`` must then be False
    or a local checkpoint path. Configs take local checkpoints only (``teacher_ckpt``), which
    ``tests/test_configs.py`` checks for every shipped config.
+10. ``fix_empty_dataset_error``: a dataset whose annotation file holds no sample (e.g. an
+   empty unlabeled split) fails in mmengine's data serialisation with numpy's ``need at
+   least one array to concatenate``; it now raises a ``ValueError`` naming the dataset
+   type, its ``ann_file`` and ``filter_cfg``.
 6, 8, 9 live where they belong: the ``--local-rank`` spelling and import order in
    ``tools/train.py`` / ``tools/test.py`` (6); mmdet-3.x config names in ``configs/``,
    checked by ``tests/test_configs.py`` (8); the teacher's own data preprocessing in
@@ -343,6 +347,25 @@ def fix_model_cfg_path():
     MODELS.build_func = build
 
 
+def fix_empty_dataset_error():
+    from mmengine.dataset import BaseDataset
+    original = BaseDataset._serialize_data
+    if getattr(original, '_kd_fixed', False):
+        return
+
+    def _serialize_data(self):
+        if not self.data_list:
+            raise ValueError(
+                f'{type(self).__name__}: ann_file {self.ann_file!r} holds no data '
+                f'samples (after filter_cfg={self.filter_cfg!r}); check the file, '
+                'data_root and data_prefix (an unlabeled set needs '
+                'filter_cfg=dict(filter_empty_gt=False))')
+        return original(self)
+
+    _serialize_data._kd_fixed = True
+    BaseDataset._serialize_data = _serialize_data
+
+
 # ---------------------------------------------------------------------------------------
 FIXES = (
     ('mmrazor_quantization_import', fix_mmrazor_quantization_import),
@@ -351,6 +374,7 @@ FIXES = (
     ('datafree_outside_ddp', fix_datafree_outside_ddp),
     ('cpu_ddp_wrapper', _register_cpu_ddp),
     ('model_cfg_path', fix_model_cfg_path),
+    ('empty_dataset_error', fix_empty_dataset_error),
 )
 
 

@@ -260,3 +260,16 @@ def test_train_accepts_both_local_rank_spellings(flag):
     finally:
         sys.path.remove(os.path.join(ROOT, 'tools'))
     assert args.local_rank == 3 and args.launcher == 'pytorch'
+
+
+def test_empty_dataset_names_its_annotation_file(tmp_path):
+    import json
+
+    from mmdet.datasets import CocoDataset
+    ann = tmp_path / 'empty-unlabeled.json'
+    ann.write_text(json.dumps(dict(images=[], annotations=[],
+                                   categories=[dict(id=1, name='a')])))
+    with pytest.raises(ValueError, match=r"CocoDataset: ann_file '.*empty-unlabeled\.json'"
+                       r' holds no data samples'):
+        CocoDataset(ann_file=str(ann), data_prefix=dict(img=''), pipeline=[],
+                    metainfo=dict(classes=('a', )))

@@ -10,6 +10,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRESS = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)'
                       r'.*?\sloss: ([0-9.]+)')
+ITER_PROGRESS = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)'
+                           r'.*?\sloss: ([0-9.]+)')
 METRIC = re.compile(r'coco/bbox_mAP: ([0-9.-]+)\s+coco/bbox_mAP_50: ([0-9.-]+)')
 
 
@@ -34,6 +36,11 @@ def run(cmd, logfile, tag, epochs=None):
                 ep, it, n, eta, loss = m.groups()
                 log(f'  [{tag}] epoch {ep}/{epochs} iter {it}/{n}  loss {loss}  '
                     f'eta {eta}  ({time.time() - t0:.0f} s)')
+            m = ITER_PROGRESS.search(line)
+            if m:
+                it, n, eta, loss = m.groups()
+                log(f'  [{tag}] iter {it}/{n}  loss {loss}  eta {eta}  '
+                    f'({time.time() - t0:.0f} s)')
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -51,6 +58,15 @@ def schedule_options(epochs, seed=0, validate=False):
     return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={val_interval}',
             f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs}',
             f'default_hooks.checkpoint.interval={epochs}', f'randomness.seed={seed}']
+
+
+def iter_schedule_options(iters, seed=0, validate=False):
+    """--cfg-options that set an iteration-based toy schedule (IterBasedTrainLoop,
+    warm-up then cosine by iteration) to ``iters`` iterations."""
+    val_interval = iters if validate else iters + 1
+    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={val_interval}',
+            f'param_scheduler.1.end={iters}', f'param_scheduler.1.T_max={iters}',
+            f'default_hooks.checkpoint.interval={iters}', f'randomness.seed={seed}']
 
 
 def last_bbox_metrics(text):

@@ -2,6 +2,7 @@
 evaluate it with `mim test mmdet`, and the mim entry points of the plugin."""
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 
@@ -140,4 +141,36 @@ def test_toy_method_trains_with_the_teacher(chain, method):
         assert {v[1] for v in vals if v[0] == kind} == {'0', '1', '2'}
     assert all(0.0 <= float(v[2]) < 1e6 for v in vals)
     assert any(float(v[2]) > 0 for v in vals)
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+
+
+@pytest.mark.slow
+def test_m3_trains_on_labeled_and_unlabeled_toy_images(chain):
+    """M3 trains real iterations with tools/train.py on a labeled + unlabeled split:
+    every distillation term is reported for both branches, the task loss only for the
+    labeled images."""
+    from kd_plugins.datasets.toy_data import split_det_semi
+    root = str(chain['tmp'] / 'semi_data')
+    shutil.copytree(chain['data'], root)
+    lab, unl = (split_det_semi(osp.join(root, 'annotations', 'train.json'), 25,
+                               seed=0)[k] for k in ('labeled', 'unlabeled'))
+    cfg = osp.join(ROOT, 'configs', 'semi_adaptive',
+                   'm3_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det-semi10.py')
+    opts = [o for o in chain['opts'] if not o.startswith('train_dataloader.')]
+    for i, ann in enumerate((lab, unl)):
+        opts += [f'train_dataloader.dataset.datasets.{i}.data_root={root}/',
+                 f'train_dataloader.dataset.datasets.{i}.ann_file={ann}']
+    opts += ['train_dataloader.batch_size=4', 'train_dataloader.sampler.batch_size=4',
+             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+             'default_hooks.logger.interval=1']
+    work = str(chain['tmp'] / 'm3')
+    log = run([sys.executable, 'tools/train.py', cfg, '--work-dir', work, '--max-iters',
+               '2', '--teacher-ckpt', chain['teacher_ckpt']] + opts)
+    for prefix in ('distill', 'unsup.distill'):
+        vals = re.findall(rf'\s{re.escape(prefix)}\.loss_([a-z]+)(\d): ([0-9.eE+-]+|nan)',
+                          log)
+        assert {(v[0], v[1]) for v in vals} == {(k, str(i)) for k in ('neck', 'soft', 'reg')
+                                                for i in range(3)}, log[-3000:]
+        assert all(0.0 <= float(v[2]) < 1e6 for v in vals)
+    assert 'student.loss_cls' in log and 'unsup.student' not in log
     assert osp.isfile(osp.join(work, 'iter_2.pth'))

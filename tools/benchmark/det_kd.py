@@ -31,7 +31,8 @@ import sys
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, TOOLS)
-from _jobs import ROOT, last_bbox_metrics, log, run, schedule_options  # noqa: E402
+from _jobs import (ROOT, iter_schedule_options, last_bbox_metrics, log, run,  # noqa: E402
+                   schedule_options)
 
 TEACHER = 'configs/detectors/yolov3_mobilenetv2-w100_8xb8-12e_toy-det.py'
 STUDENT = 'configs/detectors/yolov3_mobilenetv2-w025_8xb8-12e_toy-det.py'
@@ -71,8 +72,10 @@ def write_json(path, obj):
     os.replace(tmp, path)
 
 
-def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False):
-    """Train ``cfg`` (validating at the end) unless a finished result is cached."""
+def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False,
+               iters=None):
+    """Train ``cfg`` (validating at the end) unless a finished result is cached;
+    ``epochs`` of an epoch-based config, or ``iters`` of an iteration-based one."""
     result_file = osp.join(out, 'result.json')
     if osp.isfile(result_file) and not fresh:
         with open(result_file) as f:
@@ -85,7 +88,9 @@ def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False
     cmd = [sys.executable, 'tools/train.py', cfg, '--work-dir', out]
     if teacher_ckpt:
         cmd += ['--teacher-ckpt', teacher_ckpt]
-    cmd += ['--cfg-options', *schedule_options(epochs, seed, validate=True), *opts]
+    schedule = (schedule_options(epochs, seed, validate=True) if iters is None else
+                iter_schedule_options(iters, seed, validate=True))
+    cmd += ['--cfg-options', *schedule, *opts]
     logfile = osp.join(out, 'train.log')
     secs, rss_mb = run(cmd, logfile, tag, epochs)
     with open(logfile) as f:
@@ -97,8 +102,9 @@ def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False
     res = dict(bbox_mAP=metrics[0], AP50=metrics[1], train_seconds=round(secs, 1),
                peak_mem_mb=float(max(gpu)) if gpu else round(rss_mb, 1),
                peak_mem_kind='gpu_max_allocated' if gpu else 'process_max_rss',
-               checkpoint=osp.join(out, f'epoch_{epochs}.pth'), seed=seed,
-               epochs=epochs)
+               checkpoint=osp.join(out, f'epoch_{epochs}.pth' if iters is None else
+                                   f'iter_{iters}.pth'), seed=seed)
+    res.update(dict(epochs=epochs) if iters is None else dict(iters=iters))
     write_json(result_file, res)
     return res
 
@@ -209,7 +215,7 @@ def markdown(meta, rows, checks):
     return '\n'.join(lines) + '\n'
 
 
-def plot(path, rows, title):
+def plot(path, rows, title, ours=OURS):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -217,7 +223,7 @@ def plot(path, rows, title):
     means = [100 * r['mean'] for r in rows]
     stds = [100 * r['std'] for r in rows]
     colors = ['#555555' if n == 'teacher' else '#999999' if n == 'student' else
-              '#1f77b4' if n in OURS else '#ff7f0e' for n in names]
+              '#1f77b4' if n in ours else '#ff7f0e' for n in names]
     fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
     ax.bar(names, means, yerr=stds, color=colors, capsize=3)
     ax.axhline(means[names.index('student')], color='#999999', lw=0.8, ls='--')

@@ -82,10 +82,14 @@ class TeacherInputsPreprocessor(nn.Module):
         super().__init__()
         self.student_pp = student_pp
         self.teacher_pp = teacher_pp
-        self._teacher_batch = None
+        self._teacher_batches = []
 
-    def forward(self, data: dict, training: bool = False) -> Union[dict, list]:
-        self._teacher_batch = None
+    def forward(self, data: dict, training: bool = False,
+                append: bool = False) -> Union[dict, list]:
+        """``append``: keep the teacher batches of earlier calls (one per branch of a
+        multi-branch batch, :class:`MultiBranchPreprocessor`)."""
+        if not append:
+            self._teacher_batches = []
         if training and isinstance(data, dict) and 'inputs' in data:
             t_data = dict(data)
             if data.get('data_samples') is not None:
@@ -93,19 +97,20 @@ class TeacherInputsPreprocessor(nn.Module):
             # training=False: no random batch augments, so both see the same images
             teacher_batch = self.teacher_pp(t_data, False)
             out = self.student_pp(data, training)
-            self._teacher_batch = (out['inputs'], teacher_batch)
+            self._teacher_batches.append((out['inputs'], teacher_batch))
             return out
         return self.student_pp(data, training)
 
     def take_teacher_batch(self, student_inputs: torch.Tensor):
         """The teacher's batch for these student inputs, or None if not prepared."""
-        stash, self._teacher_batch = self._teacher_batch, None
-        if stash is None or stash[0] is not student_inputs:
+        found = [i for i, (s, _) in enumerate(self._teacher_batches)
+                 if s is student_inputs]
+        if not found:
             return None
-        t_inputs = stash[1]['inputs']
-        if t_inputs.shape[-2:] != student_inputs.shape[-2:]:
+        batch = self._teacher_batches.pop(found[0])[1]
+        if batch['inputs'].shape[-2:] != student_inputs.shape[-2:]:
             return None  # student's batch augments changed the geometry
-        return stash[1]
+        return batch
 
     # behave like the student's preprocessor for everything else (cast_data, device...)
     def __getattr__(self, name):

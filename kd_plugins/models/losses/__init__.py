@@ -1,8 +1,10 @@
+from .adaptive_distill import AdaptiveSoftLabelLoss, adaptive_weight
 from .attention_imitation import (AttentionGuidedImitationLoss,
                                   attention_guided_imitation, channel_attention,
                                   spatial_attention)
 from .confidence_guided import (ConfidenceMaskedFeatureLoss, ConfidenceSoftLabelLoss,
-                                ConfidentRegressionLoss, binary_kl, boxes_to_mask,
+                                ConfidentRegressionLoss, binary_entropy, binary_kl,
+                                boxes_to_mask,
                                 confidence_masked_feature_loss,
                                 confident_regression_loss, soft_label_loss)
 from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_map,
@@ -10,6 +12,7 @@ from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_
 from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
 
 __all__ = [
+    'AdaptiveSoftLabelLoss', 'adaptive_weight', 'binary_entropy',
     'AttentionGuidedImitationLoss', 'attention_guided_imitation', 'channel_attention',
     'spatial_attention', 'ConfidenceMaskedFeatureLoss', 'ConfidenceSoftLabelLoss',
     'ConfidentRegressionLoss', 'binary_kl', 'boxes_to_mask',

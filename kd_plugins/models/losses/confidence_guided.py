@@ -45,7 +45,7 @@ Config::
                         conf_T=dict(from_student=False, recorder='head', data_idx=0)))
 """
 import math
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -65,28 +65,46 @@ def binary_kl(logits_S: torch.Tensor, logits_T: torch.Tensor) -> torch.Tensor:
             F.binary_cross_entropy_with_logits(logits_T, t, reduction='none'))
 
 
+def binary_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Element-wise entropy (nats) of Bernoulli(sigmoid(logits))."""
+    return F.binary_cross_entropy_with_logits(logits, logits.sigmoid(), reduction='none')
+
+
 def soft_label_loss(layout: str, preds_S: torch.Tensor, preds_T: torch.Tensor,
-                    temperature: float, num_anchors: int = 3) -> torch.Tensor:
-    """``L_soft`` of the module docstring (teacher side detached)."""
+                    temperature: float, num_anchors: int = 3,
+                    weigh: Optional[Callable] = None) -> torch.Tensor:
+    """``L_soft`` of the module docstring (teacher side detached).
+
+    ``weigh(kl, entropy_T)``, if given, returns a weight per KL term (same shape): the
+    divergence of that term and the entropy of the teacher's soft target there (M3's
+    adaptive weight, :mod:`.adaptive_distill`).
+    """
     preds_T = preds_T.detach()
     if preds_S.shape != preds_T.shape:
         raise ValueError(f'student head output {tuple(preds_S.shape)} and teacher '
                          f'{tuple(preds_T.shape)} differ (same anchors/classes needed)')
     t = temperature
+
+    def bin_terms(logits_S, logits_T):
+        kl = binary_kl(logits_S / t, logits_T / t)
+        return kl if weigh is None else kl * weigh(kl, binary_entropy(logits_T / t))
+
     if layout == 'YOLOV3Head':
         _, obj_s, cls_s = split_yolov3(preds_S, num_anchors)
         _, obj_t, cls_t = split_yolov3(preds_T, num_anchors)
-        obj_term = binary_kl(obj_s / t, obj_t / t).sum()
-        cls_term = (obj_t.sigmoid().unsqueeze(2) *
-                    binary_kl(cls_s / t, cls_t / t)).sum()
+        obj_term = bin_terms(obj_s, obj_t).sum()
+        cls_term = (obj_t.sigmoid().unsqueeze(2) * bin_terms(cls_s, cls_t)).sum()
         return t * t * (obj_term + cls_term) / preds_S.size(0)
     if layout == 'RPNHead':
-        return t * t * binary_kl(preds_S / t, preds_T / t).sum() / preds_S.size(0)
+        return t * t * bin_terms(preds_S, preds_T).sum() / preds_S.size(0)
     if preds_S.numel() == 0:
         return preds_S.sum() * 0.0
-    kl = F.kl_div(F.log_softmax(preds_S / t, dim=1), F.log_softmax(preds_T / t, dim=1),
-                  reduction='sum', log_target=True)
-    return t * t * kl / preds_S.size(0)
+    log_q = F.log_softmax(preds_T / t, dim=1)
+    kl = F.kl_div(F.log_softmax(preds_S / t, dim=1), log_q, reduction='none',
+                  log_target=True).sum(dim=1)
+    if weigh is not None:
+        kl = kl * weigh(kl, -(log_q.exp() * log_q).sum(dim=1))
+    return t * t * kl.sum() / preds_S.size(0)
 
 
 def box_values(layout: str, out: torch.Tensor, num_anchors: int = 3) -> torch.Tensor:

@@ -1,0 +1,81 @@
+# M3 semi-supervised adaptive distillation, toy pair (YOLOv3 MobileNetV2 w1.0 -> w0.25)
+# on 10% of the toy train set labeled and the other 90% unlabeled. Make the split with
+#   python tools/make_toy_data.py det-semi --ann data/toy_det/annotations/train.json \
+#       --percent 10 --seed 0
+# and train with
+#   python tools/train.py THIS --teacher-ckpt work_dirs/teacher/epoch_12.pth
+# M2's three confidence-guided terms (no gt box in any of them), the soft labels
+# weighted per location by AdaptiveSoftLabelLoss, on labeled images (plus the student's
+# task loss) and on unlabeled ones (student and teacher in tensor mode, no gt read).
+# Batches: 8 labeled + 8 unlabeled (the labeled part of each batch equals the batch of
+# the supervised toy configs), 800 iterations = 8 epochs of the full toy set at batch 8.
+_base_ = ['../confidence_guided/m2_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py']
+
+beta = 1.5  # weight of the teacher's entropy in a location's hardness
+gamma = 1.0  # focusing exponent: how sharply easy locations are weighted down
+unsup_weight = 1.0  # distillation on an unlabeled image counts like on a labeled one
+model = dict(
+    type='SemiAdaptiveDistill',
+    unsup_weight=unsup_weight,
+    distiller=dict(distill_losses={
+        f'loss_soft{i}': dict(type='AdaptiveSoftLabelLoss', beta=beta, gamma=gamma,
+                              loss_weight=3.0)
+        for i in range(3)
+    }))
+
+# --- data: mmdet's semi-supervised pieces (MultiBranch + multi-source sampler)
+labeled_ann = 'annotations/train.0@10.json'
+unlabeled_ann = 'annotations/train.0@10-unlabeled.json'
+batch_size = 16
+source_ratio = [1, 1]  # labeled : unlabeled images per batch
+branch_field = ['sup', 'unsup']
+sup_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=_base_.img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='MultiBranch', branch_field=branch_field, sup=dict(type='PackDetInputs'))
+]
+unsup_pipeline = [  # no LoadAnnotations: nothing of an unlabeled image's gt is loaded
+    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
+    dict(type='Resize', scale=_base_.img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='MultiBranch', branch_field=branch_field,
+         unsup=dict(type='PackDetInputs'))
+]
+labeled_dataset = dict(
+    type=_base_.dataset_type,
+    data_root=_base_.data_root,
+    metainfo=_base_.metainfo,
+    ann_file=labeled_ann,
+    data_prefix=dict(img='train/'),
+    filter_cfg=dict(filter_empty_gt=True, min_size=1),
+    pipeline=sup_pipeline)
+unlabeled_dataset = dict(
+    type=_base_.dataset_type,
+    data_root=_base_.data_root,
+    metainfo=_base_.metainfo,
+    ann_file=unlabeled_ann,
+    data_prefix=dict(img='train/'),
+    filter_cfg=dict(filter_empty_gt=False),
+    pipeline=unsup_pipeline)
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=batch_size,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='SemiMultiSourceSampler', batch_size=batch_size,
+                 source_ratio=source_ratio),
+    dataset=dict(type='ConcatDataset', datasets=[labeled_dataset, unlabeled_dataset]))
+
+# --- schedule: the multi-source sampler is infinite, so iterations, not epochs
+max_iters = 800
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=max_iters,
+         T_max=max_iters, eta_min_ratio=0.05)
+]
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters))
+log_processor = dict(by_epoch=False)
