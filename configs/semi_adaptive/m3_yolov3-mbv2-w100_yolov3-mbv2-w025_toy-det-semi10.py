@@ -29,19 +29,15 @@ unlabeled_ann = 'annotations/train.0@10-unlabeled.json'
 batch_size = 16
 source_ratio = [1, 1]  # labeled : unlabeled images per batch
 branch_field = ['sup', 'unsup']
+# the student's train pipeline, packed into a branch; unlabeled images skip
+# LoadAnnotations, so nothing of their ground truth is even loaded
 sup_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=_base_.img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='MultiBranch', branch_field=branch_field, sup=dict(type='PackDetInputs'))
+    *_base_.train_pipeline[:-1],
+    dict(type='MultiBranch', branch_field=branch_field, sup=_base_.train_pipeline[-1])
 ]
-unsup_pipeline = [  # no LoadAnnotations: nothing of an unlabeled image's gt is loaded
-    dict(type='LoadImageFromFile', backend_args=_base_.backend_args),
-    dict(type='Resize', scale=_base_.img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='MultiBranch', branch_field=branch_field,
-         unsup=dict(type='PackDetInputs'))
+unsup_pipeline = [
+    *[t for t in _base_.train_pipeline[:-1] if t['type'] != 'LoadAnnotations'],
+    dict(type='MultiBranch', branch_field=branch_field, unsup=_base_.train_pipeline[-1])
 ]
 labeled_dataset = dict(
     type=_base_.dataset_type,

@@ -45,7 +45,8 @@ def count_boxes(dataset) -> tuple:
 
 
 def check_semi_sources(dataset, batch_size, source_ratio,
-                       unlabeled_sources: Optional[Sequence[int]] = None) -> None:
+                       unlabeled_sources: Optional[Sequence[int]] = None,
+                       warn_boxes: bool = True) -> None:
     """Raise ``ValueError`` for input a multi-source sampler would hang on; warn when
     an unlabeled source carries boxes."""
     subsets = getattr(dataset, 'datasets', None)
@@ -89,7 +90,7 @@ def check_semi_sources(dataset, batch_size, source_ratio,
         if not 0 <= i < len(subsets):
             raise ValueError(f'unlabeled_sources: {i} is not a source index '
                              f'(0..{len(subsets) - 1})')
-        boxes, images = count_boxes(subsets[i])
+        boxes, images = count_boxes(subsets[i]) if warn_boxes else (0, 0)
         if boxes:
             warnings.warn(
                 f'{source_name(subsets[i], i)} is an unlabeled source but its '
@@ -106,14 +107,19 @@ class SemiMultiSourceSampler(MultiSourceSampler):
     Args:
         unlabeled_sources (list[int], optional): indices of the unlabeled datasets in
             the ``ConcatDataset`` (default: all but the first).
+        warn_boxes (bool): warn when an unlabeled source's annotations carry boxes
+            (default True; False where that is deliberate, e.g. VOC2012 used as
+            unlabeled images).
         Others: as ``mmdet.datasets.samplers.MultiSourceSampler``.
     """
 
     def __init__(self, dataset, batch_size: int,
                  source_ratio: List[Union[int, float]], shuffle: bool = True,
                  seed: Optional[int] = None,
-                 unlabeled_sources: Optional[Sequence[int]] = None) -> None:
-        check_semi_sources(dataset, batch_size, source_ratio, unlabeled_sources)
+                 unlabeled_sources: Optional[Sequence[int]] = None,
+                 warn_boxes: bool = True) -> None:
+        check_semi_sources(dataset, batch_size, source_ratio, unlabeled_sources,
+                           warn_boxes)
         super().__init__(dataset, batch_size, list(source_ratio), shuffle, seed)
 
 
@@ -126,6 +132,8 @@ class SemiGroupMultiSourceSampler(GroupMultiSourceSampler):
     def __init__(self, dataset, batch_size: int,
                  source_ratio: List[Union[int, float]], shuffle: bool = True,
                  seed: Optional[int] = None,
-                 unlabeled_sources: Optional[Sequence[int]] = None) -> None:
-        check_semi_sources(dataset, batch_size, source_ratio, unlabeled_sources)
+                 unlabeled_sources: Optional[Sequence[int]] = None,
+                 warn_boxes: bool = True) -> None:
+        check_semi_sources(dataset, batch_size, source_ratio, unlabeled_sources,
+                           warn_boxes)
         super().__init__(dataset, batch_size, list(source_ratio), shuffle, seed)

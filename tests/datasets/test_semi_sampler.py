@@ -98,9 +98,11 @@ def test_unlabeled_file_with_boxes_warns_naming_the_file(split):
                       rf'its annotations carry {boxes} boxes'):
         SemiMultiSourceSampler(concat(split, unlabeled='full'), batch_size=4,
                                source_ratio=[1, 1])
-    with warnings.catch_warnings():  # the box-free split: no warning
+    with warnings.catch_warnings():  # the box-free split, or told: no warning
         warnings.simplefilter('error')
         SemiMultiSourceSampler(concat(split), batch_size=4, source_ratio=[1, 1])
+        SemiMultiSourceSampler(concat(split, unlabeled='full'), batch_size=4,
+                               source_ratio=[1, 1], warn_boxes=False)
 
 
 def test_registered_for_mmdet_configs(split):

@@ -174,3 +174,32 @@ def test_bad_branches_and_weights(semi_cfg):
     with pytest.raises(ValueError, match=r"branches \['labeled', 'unsup'\].*"
                        r"\['sup', 'unsup'\]"):
         algo.loss({'labeled': x, 'unsup': x}, {'labeled': [], 'unsup': []})
+
+
+def test_faster_rcnn_pair_distils_unlabeled_images():
+    """Two-stage M3 on unlabeled images: the student in tensor mode proposes RoIs, the
+    teacher's RoI head scores the same RoIs, every term is finite and trains the
+    student; no sample carries a gt field."""
+    from mmdet.structures import DetDataSample
+    cfg = Config.fromfile(osp.join(
+        CONFIGS, 'semi_adaptive', 'm3_faster-rcnn-r101_faster-rcnn-r50_fpn_coco-semi10.py'))
+    cfg.model.teacher_ckpt = None
+    algo = build(cfg.model)
+    algo.train()
+    sample_type = guarded_sample_type()
+    g = torch.Generator().manual_seed(0)
+    imgs = [torch.randint(0, 256, (3, 128, 160), dtype=torch.uint8, generator=g)
+            for _ in range(2)]
+    meta = dict(img_shape=(128, 160), ori_shape=(128, 160), scale_factor=(1.0, 1.0))
+    samples = [sample_type(metainfo=meta) for _ in imgs]
+    data = algo.data_preprocessor(
+        dict(inputs=dict(unsup=imgs), data_samples=dict(unsup=samples)), True)
+    losses = algo.loss(data['inputs'], data['data_samples'])
+    names = {k.split('.')[-1] for k in losses}
+    assert {'loss_roi_soft', 'loss_roi_reg', 'loss_rpn_soft0', 'loss_fpn4'} <= names
+    assert all(k.startswith('unsup.distill.') for k in losses)
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in algo.student.roi_head.parameters())
+    assert all(p.grad is None for p in algo.teacher.parameters())
