@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export KD_VENV := $(abspath $(VENV))
 
-.PHONY: install demo test bench-det clean
+.PHONY: install demo test bench-det bench-semi clean
 
 install:
 	@bash tools/install.sh
@@ -19,6 +19,10 @@ test: install
 # detection KD benchmark (about 75 min on 2 CPU cores; not part of the tests)
 bench-det: install
 	@$(PY) tools/benchmark/det_kd.py $(BENCH_ARGS)
+
+# semi-supervised (M3) benchmark (reuses bench-det's cached teacher; not part of the tests)
+bench-semi: install
+	@$(PY) tools/benchmark/semi_kd.py $(BENCH_ARGS)
 
 clean:
 	rm -rf work_dirs demo_out data/toy_* .pytest_cache

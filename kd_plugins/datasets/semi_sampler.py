@@ -100,8 +100,21 @@ def check_semi_sources(dataset, batch_size, source_ratio,
                 'boxes were meant to be used.', UserWarning, stacklevel=3)
 
 
+class _CheckedSources:
+    """Runs :func:`check_semi_sources` before the mmdet sampler is built."""
+
+    def __init__(self, dataset, batch_size: int,
+                 source_ratio: List[Union[int, float]], shuffle: bool = True,
+                 seed: Optional[int] = None,
+                 unlabeled_sources: Optional[Sequence[int]] = None,
+                 warn_boxes: bool = True) -> None:
+        check_semi_sources(dataset, batch_size, source_ratio, unlabeled_sources,
+                           warn_boxes)
+        super().__init__(dataset, batch_size, list(source_ratio), shuffle, seed)
+
+
 @DATA_SAMPLERS.register_module()
-class SemiMultiSourceSampler(MultiSourceSampler):
+class SemiMultiSourceSampler(_CheckedSources, MultiSourceSampler):
     """mmdet's ``MultiSourceSampler`` with the checks of :func:`check_semi_sources`.
 
     Args:
@@ -113,27 +126,9 @@ class SemiMultiSourceSampler(MultiSourceSampler):
         Others: as ``mmdet.datasets.samplers.MultiSourceSampler``.
     """
 
-    def __init__(self, dataset, batch_size: int,
-                 source_ratio: List[Union[int, float]], shuffle: bool = True,
-                 seed: Optional[int] = None,
-                 unlabeled_sources: Optional[Sequence[int]] = None,
-                 warn_boxes: bool = True) -> None:
-        check_semi_sources(dataset, batch_size, source_ratio, unlabeled_sources,
-                           warn_boxes)
-        super().__init__(dataset, batch_size, list(source_ratio), shuffle, seed)
-
 
 @DATA_SAMPLERS.register_module()
-class SemiGroupMultiSourceSampler(GroupMultiSourceSampler):
+class SemiGroupMultiSourceSampler(_CheckedSources, GroupMultiSourceSampler):
     """mmdet's ``GroupMultiSourceSampler`` (batches of one aspect-ratio group) with the
     checks of :func:`check_semi_sources`; arguments as :class:`SemiMultiSourceSampler`.
     """
-
-    def __init__(self, dataset, batch_size: int,
-                 source_ratio: List[Union[int, float]], shuffle: bool = True,
-                 seed: Optional[int] = None,
-                 unlabeled_sources: Optional[Sequence[int]] = None,
-                 warn_boxes: bool = True) -> None:
-        check_semi_sources(dataset, batch_size, source_ratio, unlabeled_sources,
-                           warn_boxes)
-        super().__init__(dataset, batch_size, list(source_ratio), shuffle, seed)

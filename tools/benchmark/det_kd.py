@@ -63,6 +63,29 @@ def data_options(root, batch_size):
     return opts
 
 
+def command_line(script, argv):
+    """The command that reproduces this run (goes into the result file)."""
+    return f'python tools/benchmark/{script} ' + ' '.join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+
+
+def make_toy_det(scale, work):
+    """Make the seeded toy detection set at ``scale`` (idempotent); its name and root."""
+    dataset = 'toy-det' if scale == 1 else f'toy-det-x{scale}'
+    data_root = 'data/toy_det' if scale == 1 else f'data/toy_det_x{scale}'
+    run([sys.executable, 'tools/make_toy_data.py', 'det', '--out', data_root,
+         '--num-train', str(800 * scale), '--num-val', str(200 * scale)],
+        osp.join(work, 'data.log'), 'data')
+    return dataset, data_root
+
+
+def check_seeds(parser, args):
+    if len(set(args.seeds)) != len(args.seeds) or any(s < 0 for s in args.seeds):
+        parser.error('--seeds must be distinct non-negative integers')
+    if 'student' not in args.rows:
+        args.rows = ['student'] + args.rows
+
+
 def write_json(path, obj):
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     tmp = f'{path}.tmp'
@@ -270,27 +293,19 @@ def parse_args(argv):
     args = p.parse_args(argv)
     if args.epochs < 1 or args.teacher_epochs < 1 or args.scale < 1:
         p.error('--epochs, --teacher-epochs and --scale must be >= 1')
-    if len(set(args.seeds)) != len(args.seeds) or any(s < 0 for s in args.seeds):
-        p.error('--seeds must be distinct non-negative integers')
-    if 'student' not in args.rows:
-        args.rows = ['student'] + args.rows
+    check_seeds(p, args)
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
-    command = 'python tools/benchmark/det_kd.py ' + ' '.join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    dataset = 'toy-det' if args.scale == 1 else f'toy-det-x{args.scale}'
-    data_root = 'data/toy_det' if args.scale == 1 else f'data/toy_det_x{args.scale}'
+    command = command_line('det_kd.py', argv)
     work = osp.join(args.work_dir, f'x{args.scale}')
     os.makedirs(work, exist_ok=True)
 
-    log(f'[1/5] toy detection data in {data_root}')
-    run([sys.executable, 'tools/make_toy_data.py', 'det', '--out', data_root,
-         '--num-train', str(800 * args.scale), '--num-val', str(200 * args.scale)],
-        osp.join(work, 'data.log'), 'data')
+    log('[1/5] toy detection data')
+    dataset, data_root = make_toy_det(args.scale, work)
     opts = data_options(data_root, args.batch_size)
 
     log(f'[2/5] teacher, {args.teacher_epochs} epochs (cached)')

@@ -31,15 +31,15 @@ import json
 import math
 import os
 import os.path as osp
-import shlex
 import sys
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, TOOLS)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _jobs import ROOT, log, run  # noqa: E402
-from det_kd import (PAIR, STUDENT, TEACHER, data_options, embed, mean_std,  # noqa: E402
-                    plot, train_once, write_json)
+from det_kd import (PAIR, STUDENT, TEACHER, check_seeds, command_line,  # noqa: E402
+                    data_options, embed, make_toy_det, mean_std, plot, train_once,
+                    write_json)
 
 M3 = f'configs/semi_adaptive/m3_{PAIR[:-len("_toy-det.py")]}_toy-det-semi10.py'
 # row name -> (config, data: 'labeled' part only | 'semi' labeled + unlabeled | 'full')
@@ -196,28 +196,20 @@ def parse_args(argv):
         p.error('--epochs, --teacher-epochs, --scale and --batch-size must be >= 1')
     if not 0 < args.percent < 100:
         p.error('--percent must be in (0, 100)')
-    if len(set(args.seeds)) != len(args.seeds) or any(s < 0 for s in args.seeds):
-        p.error('--seeds must be distinct non-negative integers')
-    if 'student' not in args.rows:
-        args.rows = ['student'] + args.rows
+    check_seeds(p, args)
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
-    command = 'python tools/benchmark/semi_kd.py ' + ' '.join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    dataset = 'toy-det' if args.scale == 1 else f'toy-det-x{args.scale}'
-    data_root = 'data/toy_det' if args.scale == 1 else f'data/toy_det_x{args.scale}'
+    command = command_line('semi_kd.py', argv)
     work = osp.join(args.work_dir, 'semi', f'x{args.scale}')
     os.makedirs(work, exist_ok=True)
     num_train = 800 * args.scale
 
-    log(f'[1/5] toy detection data in {data_root}, {args.percent:g}% labeled splits')
-    run([sys.executable, 'tools/make_toy_data.py', 'det', '--out', data_root,
-         '--num-train', str(num_train), '--num-val', str(200 * args.scale)],
-        osp.join(work, 'data.log'), 'data')
+    log(f'[1/5] toy detection data, {args.percent:g}% labeled splits')
+    dataset, data_root = make_toy_det(args.scale, work)
     num_labeled = {s: make_split(data_root, args.percent, s, work) for s in args.seeds}
     iters = args.epochs * math.ceil(num_train / args.batch_size)
 
