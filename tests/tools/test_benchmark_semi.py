@@ -32,7 +32,7 @@ def fake_runs(tool, maps):
 
 
 MAPS = {'student': 0.005, 'mmrazor:cwd': 0.008, 'M2': 0.010, 'M3': 0.031,
-        'baseline:supervised-100pct': 0.035}
+        'baseline:m2-labeled+unlabeled': 0.025, 'baseline:supervised-100pct': 0.035}
 COST = dict(unlabeled_vs_labeled=0.9, seconds_per_labeled_image=0.02,
             seconds_per_unlabeled_image=0.018)
 
@@ -46,6 +46,7 @@ def test_rows_and_targets_follow_the_semi_supervised_format():
     assert by['student']['extra']['data'] == '10% labeled'
     assert by['M3']['extra']['data'] == '10% labeled + 90% unlabeled'
     assert by['baseline:supervised-100pct']['extra']['data'] == '100% labeled'
+    assert by['baseline:m2-labeled+unlabeled']['extra']['data'] == by['M3']['extra']['data']
     assert by['M3']['mean'] == pytest.approx(0.031)
     # gap 0.005 -> 0.035; M3 closes (0.031 - 0.005) / 0.030
     assert by['M3']['extra']['gap_closed_to_100pct'] == pytest.approx(26 / 30, abs=1e-3)

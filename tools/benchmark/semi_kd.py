@@ -42,13 +42,19 @@ from det_kd import (PAIR, STUDENT, TEACHER, check_seeds, command_line,  # noqa: 
                     write_json)
 
 M3 = f'configs/semi_adaptive/m3_{PAIR[:-len("_toy-det.py")]}_toy-det-semi10.py'
-# row name -> (config, data: 'labeled' part only | 'semi' labeled + unlabeled | 'full')
+# M3 without its adaptive weight: M2's own soft-label loss (gamma 0 = weight 1, M2's
+# loss weight) on the labeled and the unlabeled images; isolates what the weight adds
+M2_SOFT = [f'model.distiller.distill_losses.loss_soft{i}.{k}={v}' for i in range(3)
+           for k, v in (('gamma', 0.0), ('loss_weight', 1.5))]
+# row name -> (config, data: 'labeled' part only | 'semi' labeled + unlabeled | 'full',
+#              extra --cfg-options)
 ROWS = {
-    'student': (STUDENT, 'labeled'),
-    'mmrazor:cwd': (f'configs/mmrazor_cwd/cwd_neck_{PAIR}', 'labeled'),
-    'M2': (f'configs/confidence_guided/m2_{PAIR}', 'labeled'),
-    'M3': (M3, 'semi'),
-    'baseline:supervised-100pct': (STUDENT, 'full'),
+    'student': (STUDENT, 'labeled', []),
+    'mmrazor:cwd': (f'configs/mmrazor_cwd/cwd_neck_{PAIR}', 'labeled', []),
+    'M2': (f'configs/confidence_guided/m2_{PAIR}', 'labeled', []),
+    'M3': (M3, 'semi', []),
+    'baseline:m2-labeled+unlabeled': (M3, 'semi', M2_SOFT),
+    'baseline:supervised-100pct': (STUDENT, 'full', []),
 }
 README = 'configs/semi_adaptive/README.md'
 TARGET_OVER_M2 = 0.020  # M3 >= M2 (labeled only) + 2.0 mAP points
@@ -223,10 +229,11 @@ def main(argv=None):
     log(f'[3/5] students, {iters} iterations each, seeds {args.seeds}')
     runs = {}
     for name in [n for n in ROWS if n in args.rows]:
-        cfg, kind = ROWS[name]
+        cfg, kind, extra = ROWS[name]
         runs[name] = []
         for seed in args.seeds:
             opts = row_options(kind, data_root, args.percent, seed, args.batch_size)
+            opts += extra
             per_epoch = math.ceil((num_labeled[seed] if kind == 'labeled' else
                                    num_train) / args.batch_size)
             epochs = max(1, round(iters / per_epoch))
@@ -266,7 +273,9 @@ def main(argv=None):
                                 batch_size=args.batch_size,
                                 teacher_epochs=args.teacher_epochs,
                                 teacher_config=TEACHER,
-                                configs={n: ROWS[n][0] for n in args.rows}, cost=cost),
+                                configs={n: ROWS[n][0] for n in args.rows},
+                                extra_options={n: ROWS[n][2] for n in args.rows
+                                               if ROWS[n][2]}, cost=cost),
                   targets=[dict(target=t, met=ok, value=v) for t, ok, v in checks])
     write_json(osp.join(args.out, 'results', f'{key}.json'), result)
     table = markdown(meta, rows, checks)
