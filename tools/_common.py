@@ -84,3 +84,13 @@ def build_runner(cfg):
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def finish_dist():
+    """End a distributed run cleanly: every rank waits for the others, then the process
+    group is destroyed, so that no rank exits while a peer's gloo / nccl connections to
+    it are still live (which can abort the peer with SIGABRT at shutdown)."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

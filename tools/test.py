@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (add_common_args, build_runner, ensure_importable,  # noqa: E402
-                     load_config)
+                     finish_dist, load_config)
 
 
 def parse_args(argv=None):
@@ -37,6 +37,7 @@ def main(argv=None):
         atomic_write(args.json, json.dumps(
             {k: float(v) if isinstance(v, (int, float)) else v
              for k, v in metrics.items()}, indent=2), 'w')
+    finish_dist()
     return metrics
 
 

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import (add_common_args, build_runner, ensure_importable,  # noqa: E402
-                     load_config)
+                     finish_dist, load_config)
 
 
 def parse_args(argv=None):
@@ -65,6 +65,7 @@ def main(argv=None):
         cfg.log_processor.by_epoch = False
     runner = build_runner(cfg)
     runner.train()
+    finish_dist()
 
 
 if __name__ == '__main__':

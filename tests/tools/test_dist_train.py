@@ -54,8 +54,19 @@ custom_hooks = [dict(type='RecordStepsHook', out_dir={str(tmp_path)!r})]
     cmd += cli_options(opts)
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=600)
-    assert res.returncode == 0, (res.stdout[-3000:], res.stderr[-3000:])
+    assert res.returncode == 0, failure_report(res)
     return res
+
+
+def failure_report(res):
+    """The lines that say why a torchrun job failed (errors, aborts, tracebacks of
+    every rank), then the tail of its stderr: pytest shortens long messages."""
+    lines = (res.stdout + '\n' + res.stderr).splitlines()
+    keys = ('Error', 'error:', 'Traceback', 'terminate', 'what()', 'Signal', 'Abort',
+            'exitcode', 'gloo', 'Connection')
+    picked = [ln for ln in lines if any(k in ln for k in keys)]
+    return '\n'.join(['exit code %d; lines about the failure:' % res.returncode,
+                      *picked[:60], '--- stderr tail ---', *res.stderr.splitlines()[-40:]])
 
 
 def read_ranks(tmp_path):
