@@ -46,6 +46,7 @@ def main(argv=None):
     if args.max_iters is not None:
         loop = cfg.train_cfg
         loop.pop('max_epochs', None)
+        loop.pop('by_epoch', None)  # mmpretrain-style loops name no type
         loop.type = 'IterBasedTrainLoop'
         loop.max_iters = args.max_iters
         loop.val_interval = args.max_iters

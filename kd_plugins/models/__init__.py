@@ -1,1 +1,2 @@
-from . import algorithms, connectors, generators, losses  # noqa: F401  (registers)
+from . import (algorithms, backbones, connectors, generators,  # noqa: F401  (registers)
+               losses)

@@ -1,0 +1,3 @@
+from .cifar_kd import CifarKDResNet, WideResNet
+
+__all__ = ['CifarKDResNet', 'WideResNet']
