@@ -1,3 +1,4 @@
+from .channel_selector import ActiveChannelSelector
 from .sequential_connector import SequentialConnector
 
-__all__ = ['SequentialConnector']
+__all__ = ['ActiveChannelSelector', 'SequentialConnector']

@@ -9,6 +9,8 @@ from .confidence_guided import (ConfidenceMaskedFeatureLoss, ConfidenceSoftLabel
                                 confident_regression_loss, soft_label_loss)
 from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_map,
                               split_yolov3)
+from .hybrid_attention import (HybridAttentionLoss, channel_attention_vector,
+                               hybrid_attention_loss, spatial_attention_map)
 from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
 
 __all__ = [
@@ -18,5 +20,6 @@ __all__ = [
     'ConfidentRegressionLoss', 'binary_kl', 'boxes_to_mask',
     'confidence_masked_feature_loss', 'confident_regression_loss', 'soft_label_loss',
     'SUPPORTED_HEAD_TYPES', 'check_head_type', 'confidence_map', 'split_yolov3',
-    'InfoMapDistillLoss', 'info_map_distill_loss', 'information_map'
+    'HybridAttentionLoss', 'channel_attention_vector', 'hybrid_attention_loss',
+    'spatial_attention_map', 'InfoMapDistillLoss', 'info_map_distill_loss', 'information_map'
 ]
