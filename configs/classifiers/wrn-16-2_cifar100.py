@@ -1,11 +1,4 @@
-# wrn-16-2 on CIFAR-100 (student of the KD-benchmark pair), the CIFAR KD tables' recipe:
-# batch 64, 240 epochs (configs/_base_/schedules/cifar_kd_240e.py). Backbone:
-# kd_plugins' WideResNet (registered in mmpretrain).
-_base_ = ['../_base_/datasets/cifar100.py', '../_base_/schedules/cifar_kd_240e.py',
-          'mmpretrain::_base_/default_runtime.py', '../_base_/kd_runtime.py']
-model = dict(
-    type='ImageClassifier',
-    backbone=dict(type='WideResNet', depth=16, widen_factor=2),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=100, in_channels=128,
-              loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5)))
+# WRN-16-2 on CIFAR-100 (student of the WRN-40-2 -> WRN-16-2 KD-benchmark pair): the
+# teacher's config (data, CRD schedule) with the shallower network.
+_base_ = ['./wrn-40-2_cifar100.py']
+model = dict(backbone=dict(depth=16))
