@@ -42,6 +42,16 @@ def det_data_options(root, batch_size=4):
     return opts
 
 
+def load_benchmark_tool(name):
+    """A module of tools/benchmark/ (``name`` without .py), loaded from its file."""
+    import importlib.util
+    path = osp.join(ROOT, 'tools', 'benchmark', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def cli_options(opts):
     return ['--cfg-options'] + [f'{k}={v}' for k, v in opts.items()]
 

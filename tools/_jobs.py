@@ -36,8 +36,7 @@ def run(cmd, logfile, tag, epochs=None):
                 ep, it, n, eta, loss = m.groups()
                 log(f'  [{tag}] epoch {ep}/{epochs} iter {it}/{n}  loss {loss}  '
                     f'eta {eta}  ({time.time() - t0:.0f} s)')
-            m = ITER_PROGRESS.search(line)
-            if m:
+            elif m := ITER_PROGRESS.search(line):
                 it, n, eta, loss = m.groups()
                 log(f'  [{tag}] iter {it}/{n}  loss {loss}  eta {eta}  '
                     f'({time.time() - t0:.0f} s)')
@@ -51,22 +50,15 @@ def run(cmd, logfile, tag, epochs=None):
     return time.time() - t0, usage.ru_maxrss / 1024.0
 
 
-def schedule_options(epochs, seed=0, validate=False):
-    """--cfg-options that shorten the toy schedule to ``epochs`` (cosine to the end),
+def schedule_options(length, seed=0, validate=False, iters=False):
+    """--cfg-options that shorten the toy schedule to ``length`` epochs (cosine to the
+    end), or ``length`` iterations of an iteration-based config when ``iters``,
     validating once at the end when ``validate``."""
-    val_interval = epochs if validate else epochs + 1
-    return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={val_interval}',
-            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs}',
-            f'default_hooks.checkpoint.interval={epochs}', f'randomness.seed={seed}']
-
-
-def iter_schedule_options(iters, seed=0, validate=False):
-    """--cfg-options that set an iteration-based toy schedule (IterBasedTrainLoop,
-    warm-up then cosine by iteration) to ``iters`` iterations."""
-    val_interval = iters if validate else iters + 1
-    return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={val_interval}',
-            f'param_scheduler.1.end={iters}', f'param_scheduler.1.T_max={iters}',
-            f'default_hooks.checkpoint.interval={iters}', f'randomness.seed={seed}']
+    val_interval = length if validate else length + 1
+    loop_key = 'max_iters' if iters else 'max_epochs'
+    return [f'train_cfg.{loop_key}={length}', f'train_cfg.val_interval={val_interval}',
+            f'param_scheduler.1.end={length}', f'param_scheduler.1.T_max={length}',
+            f'default_hooks.checkpoint.interval={length}', f'randomness.seed={seed}']
 
 
 def last_bbox_metrics(text):

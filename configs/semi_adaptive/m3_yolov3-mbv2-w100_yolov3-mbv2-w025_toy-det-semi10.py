@@ -51,14 +51,8 @@ labeled_dataset = dict(
     data_prefix=dict(img='train/'),
     filter_cfg=dict(filter_empty_gt=True, min_size=1),
     pipeline=sup_pipeline)
-unlabeled_dataset = dict(
-    type=_base_.dataset_type,
-    data_root=_base_.data_root,
-    metainfo=_base_.metainfo,
-    ann_file=unlabeled_ann,
-    data_prefix=dict(img='train/'),
-    filter_cfg=dict(filter_empty_gt=False),
-    pipeline=unsup_pipeline)
+unlabeled_dataset = dict(labeled_dataset, ann_file=unlabeled_ann,
+                         filter_cfg=dict(filter_empty_gt=False), pipeline=unsup_pipeline)
 train_dataloader = dict(
     _delete_=True,
     batch_size=batch_size,

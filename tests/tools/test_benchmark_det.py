@@ -1,7 +1,6 @@
 """tools/benchmark/det_kd.py: the result file follows ../shared/BENCHMARKS.md, the
 derived numbers (delta, gap closed, targets) are computed from the runs, READMEs get the
 table between their markers; iter_timing.py measures real iterations."""
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -11,17 +10,13 @@ import sys
 
 import pytest
 
-from conftest import ROOT, det_data_options, subprocess_env
+from conftest import ROOT, det_data_options, load_benchmark_tool, subprocess_env
 
 ROW_NAME = re.compile(r'^(teacher|student|M[1-8](-teacher)?|(mmrazor|baseline):[\w.+-]+)$')
 
 
 def load_tool():
-    path = osp.join(ROOT, 'tools', 'benchmark', 'det_kd.py')
-    spec = importlib.util.spec_from_file_location('det_kd', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark_tool('det_kd')
 
 
 def fake_runs(tool, student=(0.030, 0.040), gain=None):

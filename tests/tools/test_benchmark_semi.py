@@ -2,7 +2,6 @@
 ../shared/BENCHMARKS.md (``student`` = labeled part only, the 100%-supervised upper
 bound as ``baseline:supervised-100pct``), the targets are computed from the runs, each
 row gets its own data options; semi_cost.py times real labeled and unlabeled halves."""
-import importlib.util
 import json
 import os.path as osp
 import shutil
@@ -11,18 +10,12 @@ import sys
 
 import pytest
 
-from conftest import ROOT, subprocess_env
+from conftest import ROOT, load_benchmark_tool, subprocess_env
 from kd_plugins.datasets.toy_data import split_det_semi
-
-sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmark'))
 
 
 def load_tool():
-    path = osp.join(ROOT, 'tools', 'benchmark', 'semi_kd.py')
-    spec = importlib.util.spec_from_file_location('semi_kd', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark_tool('semi_kd')
 
 
 def fake_runs(tool, maps):

@@ -31,8 +31,7 @@ import sys
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, TOOLS)
-from _jobs import (ROOT, iter_schedule_options, last_bbox_metrics, log, run,  # noqa: E402
-                   schedule_options)
+from _jobs import ROOT, last_bbox_metrics, log, run, schedule_options  # noqa: E402
 
 TEACHER = 'configs/detectors/yolov3_mobilenetv2-w100_8xb8-12e_toy-det.py'
 STUDENT = 'configs/detectors/yolov3_mobilenetv2-w025_8xb8-12e_toy-det.py'
@@ -111,9 +110,9 @@ def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False
     cmd = [sys.executable, 'tools/train.py', cfg, '--work-dir', out]
     if teacher_ckpt:
         cmd += ['--teacher-ckpt', teacher_ckpt]
-    schedule = (schedule_options(epochs, seed, validate=True) if iters is None else
-                iter_schedule_options(iters, seed, validate=True))
-    cmd += ['--cfg-options', *schedule, *opts]
+    cmd += ['--cfg-options',
+            *schedule_options(epochs if iters is None else iters, seed, validate=True,
+                              iters=iters is not None), *opts]
     logfile = osp.join(out, 'train.log')
     secs, rss_mb = run(cmd, logfile, tag, epochs)
     with open(logfile) as f:

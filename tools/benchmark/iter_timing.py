@@ -61,19 +61,45 @@ def teacher_has_no_graph(model):
     return seen > 0
 
 
+def timing_args(parser, iters):
+    """Arguments every timing tool takes; ``parse`` checks them."""
+    parser.add_argument('--teacher-ckpt', help='local teacher checkpoint')
+    parser.add_argument('--iters', type=int, default=iters, help='timed rounds')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed rounds first')
+    parser.add_argument('--json', help='write the result here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+
+    def parse(argv):
+        args = parser.parse_args(argv)
+        if args.iters < 1 or args.warmup < 0:
+            parser.error('--iters must be >= 1 and --warmup >= 0')
+        return args
+    return parse
+
+
+def sync():
+    """Wait for queued GPU work (nothing to wait for on CPU) before reading a clock."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def report(result, json_path=None):
+    """Add the machine's threads / device, print ``result`` and write it (atomic)."""
+    result = dict(result, threads=torch.get_num_threads(),
+                  device='cuda' if torch.cuda.is_available() else 'cpu')
+    text = json.dumps(result, indent=2)
+    print(text)
+    if json_path:
+        atomic_write(json_path, text, mode='w')
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--student', required=True, help='no-KD student config')
     parser.add_argument('--method', action='append', required=True,
                         help='NAME=CONFIG of a distillation config (repeatable)')
-    parser.add_argument('--teacher-ckpt', help='local teacher checkpoint')
-    parser.add_argument('--iters', type=int, default=12, help='timed rounds')
-    parser.add_argument('--warmup', type=int, default=2, help='untimed rounds first')
-    parser.add_argument('--json', help='write the result here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
-    args = parser.parse_args(argv)
-    if args.iters < 1 or args.warmup < 0:
-        parser.error('--iters must be >= 1 and --warmup >= 0')
+    args = timing_args(parser, iters=12)(argv)
     methods = []
     for spec in args.method:
         name, sep, path = spec.partition('=')
@@ -108,7 +134,6 @@ def main(argv=None):
              for name, (m, ow) in models.items()}
     steps['teacher_inference'] = teacher_inference
     times = {name: [] for name in steps}
-    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for i, batch in enumerate(batches):
         for name, step in steps.items():
             sync()
@@ -119,21 +144,14 @@ def main(argv=None):
                 times[name].append(time.perf_counter() - t0)
     med = {name: statistics.median(v) for name, v in times.items()}
     floor = med['student'] + med['teacher_inference']
-    result = dict(
+    return report(dict(
         iters=args.iters,
         seconds_per_iter=med,
         floor_seconds=floor,
         time_per_iter_ratio={n: med[n] / med['student'] for n, _ in methods},
         overhead_vs_floor={n: med[n] / floor for n, _ in methods},
         teacher_without_autograd={n: teacher_has_no_graph(models[n][0])
-                                  for n, _ in methods},
-        threads=torch.get_num_threads(),
-        device='cuda' if torch.cuda.is_available() else 'cpu')
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        atomic_write(args.json, text, mode='w')
-    return result
+                                  for n, _ in methods}), args.json)
 
 
 if __name__ == '__main__':

@@ -37,7 +37,6 @@ Config (see ``configs/semi_adaptive/``)::
                                     source_ratio=[1, 1]),
         dataset=dict(type='ConcatDataset', datasets=[labeled, unlabeled]))
 """
-import math
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -46,7 +45,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 from torch import nn
 
-from ..utils.config_checks import DistillConfigError
+from ..utils.config_checks import DistillConfigError, check_number
 from .confidence_guided_distill import ConfidenceGuidedDistill
 from .preprocess_aware_distill import TeacherInputsPreprocessor
 
@@ -130,13 +129,11 @@ class SemiAdaptiveDistill(ConfidenceGuidedDistill):
             raise DistillConfigError(
                 f'sup_branch and unsup_branch are both {sup_branch!r}; labeled and '
                 'unlabeled images need their own MultiBranch branch')
-        if isinstance(unsup_weight, bool) or not isinstance(unsup_weight, (int, float)) \
-                or not (unsup_weight >= 0 and math.isfinite(unsup_weight)):
-            raise DistillConfigError(
-                f'unsup_weight must be a finite number >= 0, got {unsup_weight!r}')
+        unsup_weight = check_number(unsup_weight, 'unsup_weight',
+                                    error=DistillConfigError)
         super().__init__(*args, **kwargs)
         self.sup_branch, self.unsup_branch = sup_branch, unsup_branch
-        self.unsup_weight = float(unsup_weight)
+        self.unsup_weight = unsup_weight
         self.data_preprocessor = MultiBranchPreprocessor(
             self.data_preprocessor, label_free=(unsup_branch, ))
         self._warned_no_unsup = False

@@ -19,6 +19,8 @@ import torch
 from mmrazor.models.architectures.connectors.base_connector import BaseConnector
 from mmrazor.registry import MODELS
 
+from ..utils.config_checks import check_number
+
 
 @MODELS.register_module()
 class ActiveChannelSelector(BaseConnector):
@@ -45,20 +47,17 @@ class ActiveChannelSelector(BaseConnector):
                              'than the teacher has')
         if not 0 < momentum <= 1:
             raise ValueError(f'momentum must be in (0, 1], got {momentum!r}')
-        if not p > 0:
-            raise ValueError(f'p must be > 0, got {p!r}')
         self.in_channel, self.num_selected = in_channel, num_selected
-        self.momentum, self.p = float(momentum), float(p)
+        self.momentum, self.p = float(momentum), check_number(p, 'p', strict=True)
         self.register_buffer('running_activity', torch.zeros(in_channel))
         self.register_buffer('num_updates', torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
     def update(self, feature: torch.Tensor) -> None:
         activity = feature.detach().abs().pow(self.p).mean(dim=(0, 2, 3))
-        if int(self.num_updates) == 0:
-            self.running_activity.copy_(activity)
-        else:
-            self.running_activity.mul_(1 - self.momentum).add_(self.momentum * activity)
+        blended = (1 - self.momentum) * self.running_activity + self.momentum * activity
+        # the first update takes the batch's own statistics (no host sync to decide)
+        self.running_activity.copy_(torch.where(self.num_updates == 0, activity, blended))
         self.num_updates += 1
 
     def selected_indices(self) -> torch.Tensor:

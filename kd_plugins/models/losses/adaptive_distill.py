@@ -24,11 +24,10 @@ Config::
     loss_soft0=dict(type='AdaptiveSoftLabelLoss', head_type='YOLOV3Head',
                     temperature=2.0, beta=1.5, gamma=1.0, loss_weight=1.0)
 """
-import numbers
-
 import torch
 from mmrazor.registry import MODELS
 
+from ..utils.config_checks import check_number
 from .confidence_guided import ConfidenceSoftLabelLoss, soft_label_loss
 
 
@@ -37,13 +36,6 @@ def adaptive_weight(kl: torch.Tensor, entropy_T: torch.Tensor, beta: float,
     """``(1 - exp(-(kl + beta * entropy_T)))^gamma``, detached, in [0, 1]."""
     hardness = (kl.detach().clamp(min=0) + beta * entropy_T.detach().clamp(min=0))
     return (-torch.expm1(-hardness)).pow(gamma)
-
-
-def _check_non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not value >= 0 or value == float('inf'):
-        raise ValueError(f'{name} must be a finite number >= 0, got {value!r}')
-    return float(value)
 
 
 @MODELS.register_module()
@@ -63,8 +55,8 @@ class AdaptiveSoftLabelLoss(ConfidenceSoftLabelLoss):
     def __init__(self, head_type: str, temperature: float = 1.0, beta: float = 1.5,
                  gamma: float = 1.0, loss_weight: float = 1.0, num_anchors: int = 3):
         super().__init__(head_type, temperature, loss_weight, num_anchors)
-        self.beta = _check_non_negative('beta', beta)
-        self.gamma = _check_non_negative('gamma', gamma)
+        self.beta = check_number(beta, 'beta')
+        self.gamma = check_number(gamma, 'gamma')
 
     def weigh(self, kl: torch.Tensor, entropy_T: torch.Tensor) -> torch.Tensor:
         return adaptive_weight(kl, entropy_T, self.beta, self.gamma)

@@ -25,12 +25,12 @@ Config::
         preds_S=dict(from_student=True, recorder='stage2'),
         preds_T=dict(from_student=False, recorder='stage2', connector='t_select2')))
 """
-import numbers
-
 import torch
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
 from torch import nn
+
+from ..utils.config_checks import check_number
 
 
 def activation_energy(feat: torch.Tensor, p: float, dims) -> torch.Tensor:
@@ -77,13 +77,6 @@ def hybrid_attention_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, p: float
     return loss
 
 
-def _non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
-            not 0 <= value < float('inf'):
-        raise ValueError(f'{name} must be a finite number >= 0, got {value!r}')
-    return float(value)
-
-
 @MODELS.register_module()
 class HybridAttentionLoss(nn.Module):
     """Spatial + channel attention transfer at one stage (M5).
@@ -98,11 +91,9 @@ class HybridAttentionLoss(nn.Module):
     def __init__(self, p: float = 2.0, spatial_weight: float = 1.0,
                  channel_weight: float = 1.0, loss_weight: float = 1.0):
         super().__init__()
-        self.p = _non_negative('p', p)
-        if self.p == 0:
-            raise ValueError('p must be > 0, got 0')
-        self.spatial_weight = _non_negative('spatial_weight', spatial_weight)
-        self.channel_weight = _non_negative('channel_weight', channel_weight)
+        self.p = check_number(p, 'p', strict=True)
+        self.spatial_weight = check_number(spatial_weight, 'spatial_weight')
+        self.channel_weight = check_number(channel_weight, 'channel_weight')
         if not (self.spatial_weight or self.channel_weight):
             raise ValueError('spatial_weight and channel_weight are both 0: nothing to '
                              'transfer')

@@ -3,6 +3,8 @@
 Each check raises an error that names the config field and says what was expected.
 """
 import difflib
+import math
+import numbers
 import os.path as osp
 import re
 from typing import Dict, Optional
@@ -21,6 +23,19 @@ FEATURE_PAIR_ARGS = ('preds_S', 'preds_T')
 
 class DistillConfigError(ValueError):
     """A distillation config that cannot work; the message names the field."""
+
+
+def check_number(value, field: str, minimum: float = 0.0, strict: bool = False,
+                 error=ValueError) -> float:
+    """``value`` as a float: a finite real number (not a bool) ``>= minimum`` (``>``
+    when ``strict``); otherwise ``error`` naming ``field``."""
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
+          and math.isfinite(value)
+          and (value > minimum if strict else value >= minimum))
+    if not ok:
+        raise error(f'{field} must be a finite number {">" if strict else ">="} '
+                    f'{minimum:g}, got {value!r}')
+    return float(value)
 
 
 def check_teacher_ckpt(teacher_ckpt: Optional[str], field: str = 'teacher_ckpt'):
