@@ -70,13 +70,26 @@ def renormalize(inputs: torch.Tensor, src: nn.Module, dst: nn.Module) -> torch.T
     return x
 
 
-class TeacherInputsPreprocessor(nn.Module):
+class WrappedPreprocessor(nn.Module):
+    """A preprocessor around another one (``self.<_wrapped>``) that behaves like it for
+    every attribute it does not define itself (cast_data, device, mean ...)."""
+    _wrapped = ''
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(super().__getattr__(self._wrapped), name)
+
+
+class TeacherInputsPreprocessor(WrappedPreprocessor):
     """The algorithm's data preprocessor: the student's, plus the teacher's on the side.
 
     ``forward`` returns exactly what the student's preprocessor returns; in training it
     also prepares the same raw batch with the teacher's preprocessor and keeps it until
     the algorithm's ``loss`` takes it.
     """
+    _wrapped = 'student_pp'
 
     def __init__(self, student_pp: nn.Module, teacher_pp: nn.Module):
         super().__init__()
@@ -111,13 +124,6 @@ class TeacherInputsPreprocessor(nn.Module):
         if batch['inputs'].shape[-2:] != student_inputs.shape[-2:]:
             return None  # student's batch augments changed the geometry
         return batch
-
-    # behave like the student's preprocessor for everything else (cast_data, device...)
-    def __getattr__(self, name):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__('student_pp'), name)
 
 
 @MODELS.register_module()

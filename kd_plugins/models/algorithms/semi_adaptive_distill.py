@@ -47,7 +47,7 @@ from torch import nn
 
 from ..utils.config_checks import DistillConfigError, check_number
 from .confidence_guided_distill import ConfidenceGuidedDistill
-from .preprocess_aware_distill import TeacherInputsPreprocessor
+from .preprocess_aware_distill import TeacherInputsPreprocessor, WrappedPreprocessor
 
 
 def meta_only(samples: Optional[Sequence]) -> Optional[List]:
@@ -57,7 +57,7 @@ def meta_only(samples: Optional[Sequence]) -> Optional[List]:
     return [type(s)(metainfo=s.metainfo) for s in samples]
 
 
-class MultiBranchPreprocessor(nn.Module):
+class MultiBranchPreprocessor(WrappedPreprocessor):
     """Prepares mmdet's multi-branch batches branch by branch with ``inner``.
 
     ``MultiBranch`` samples collate to ``{'inputs': {branch: [img or None, ...]},
@@ -67,6 +67,7 @@ class MultiBranchPreprocessor(nn.Module):
     their meta information first. Anything else (validation, plain batches) goes
     straight to ``inner``.
     """
+    _wrapped = 'inner'
 
     def __init__(self, inner: nn.Module, label_free: Sequence[str] = ()):
         super().__init__()
@@ -96,12 +97,6 @@ class MultiBranchPreprocessor(nn.Module):
             out_inputs[branch] = out['inputs']
             out_samples[branch] = out['data_samples']
         return dict(inputs=out_inputs, data_samples=out_samples)
-
-    def __getattr__(self, name):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__('inner'), name)
 
 
 @MODELS.register_module()
