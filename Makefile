@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export KD_VENV := $(abspath $(VENV))
 
-.PHONY: install demo test bench-det bench-semi clean
+.PHONY: install demo test bench-det bench-semi bench-cls clean
 
 install:
 	@bash tools/install.sh
@@ -23,6 +23,11 @@ bench-det: install
 # semi-supervised (M3) benchmark (reuses bench-det's cached teacher; not part of the tests)
 bench-semi: install
 	@$(PY) tools/benchmark/semi_kd.py $(BENCH_ARGS)
+
+# classification (M5) and data-free (M7) benchmark on the toy classification data (not
+# part of the tests)
+bench-cls: install
+	@$(PY) tools/benchmark/cls_kd.py $(BENCH_ARGS)
 
 clean:
 	rm -rf work_dirs demo_out data/toy_* .pytest_cache

@@ -42,6 +42,27 @@ def det_data_options(root, batch_size=4):
     return opts
 
 
+@pytest.fixture(scope='session')
+def toy_cls_root(tmp_path_factory):
+    """A small toy classification set (mmpretrain CustomDataset folders)."""
+    from kd_plugins.datasets.toy_data import make_cls
+    out = osp.join(str(tmp_path_factory.mktemp('toy_cls')), 'toy_cls')
+    make_cls(out, num_train_per_class=4, num_val_per_class=2, seed=0)
+    return out
+
+
+def cls_data_options(root, batch_size=8):
+    """--cfg-options that point a toy classification config at ``root`` (no workers)."""
+    opts = {}
+    for split in ('train', 'val', 'test'):
+        key = f'{split}_dataloader'
+        opts[f'{key}.dataset.data_root'] = root.rstrip('/') + '/'
+        opts[f'{key}.num_workers'] = 0
+        opts[f'{key}.persistent_workers'] = False
+        opts[f'{key}.batch_size'] = batch_size
+    return opts
+
+
 def load_benchmark_tool(name):
     """A module of tools/benchmark/ (``name`` without .py), loaded from its file."""
     import importlib.util

@@ -94,15 +94,23 @@ def write_json(path, obj):
     os.replace(tmp, path)
 
 
+def bbox_metrics(text):
+    """``{bbox_mAP, AP50}`` of a training log's last COCO evaluation, or None."""
+    found = last_bbox_metrics(text)
+    return None if found is None else dict(bbox_mAP=found[0], AP50=found[1])
+
+
 def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False,
-               iters=None):
+               iters=None, metrics=bbox_metrics):
     """Train ``cfg`` (validating at the end) unless a finished result is cached;
-    ``epochs`` of an epoch-based config, or ``iters`` of an iteration-based one."""
+    ``epochs`` of an epoch-based config, or ``iters`` of an iteration-based one.
+    ``metrics(log text)`` gives the result's metrics (the first one is the headline)."""
     result_file = osp.join(out, 'result.json')
     if osp.isfile(result_file) and not fresh:
         with open(result_file) as f:
             res = json.load(f)
-        log(f'  [{tag}] reusing {result_file}: bbox mAP {res["bbox_mAP"]:.4f}')
+        first = next(iter(res))
+        log(f'  [{tag}] reusing {result_file}: {first} {res[first]:.4f}')
         return res
     if osp.isdir(out):
         shutil.rmtree(out)
@@ -117,11 +125,11 @@ def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False
     secs, rss_mb = run(cmd, logfile, tag, epochs)
     with open(logfile) as f:
         text = f.read()
-    metrics = last_bbox_metrics(text)
-    if metrics is None:
-        raise SystemExit(f'{tag}: no bbox mAP in {logfile}')
+    res = metrics(text)
+    if res is None:
+        raise SystemExit(f'{tag}: no evaluation result in {logfile}')
     gpu = [int(m) for m in GPU_MEM.findall(text)]
-    res = dict(bbox_mAP=metrics[0], AP50=metrics[1], train_seconds=round(secs, 1),
+    res.update(train_seconds=round(secs, 1),
                peak_mem_mb=float(max(gpu)) if gpu else round(rss_mb, 1),
                peak_mem_kind='gpu_max_allocated' if gpu else 'process_max_rss',
                checkpoint=osp.join(out, f'epoch_{epochs}.pth' if iters is None else
@@ -131,14 +139,14 @@ def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False
     return res
 
 
-def measure_timing(work, teacher_ckpt, methods, opts, iters):
+def measure_timing(work, teacher_ckpt, methods, opts, iters, student=STUDENT):
     """Per-iteration cost of every method (tools/benchmark/iter_timing.py)."""
     if not methods:
         return dict(time_per_iter_ratio={}, overhead_vs_floor={},
                     teacher_without_autograd={}, floor_seconds=float('nan'),
                     seconds_per_iter=dict(student=float('nan')))
     timing_json = osp.join(work, 'timing.json')
-    cmd = [sys.executable, 'tools/benchmark/iter_timing.py', '--student', STUDENT,
+    cmd = [sys.executable, 'tools/benchmark/iter_timing.py', '--student', student,
            '--teacher-ckpt', teacher_ckpt, '--iters', str(iters), '--json', timing_json,
            '--cfg-options', *opts]
     for m in methods:
@@ -237,7 +245,7 @@ def markdown(meta, rows, checks):
     return '\n'.join(lines) + '\n'
 
 
-def plot(path, rows, title, ours=OURS):
+def plot(path, rows, title, ours=OURS, ylabel='bbox mAP (%)'):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -249,7 +257,7 @@ def plot(path, rows, title, ours=OURS):
     fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
     ax.bar(names, means, yerr=stds, color=colors, capsize=3)
     ax.axhline(means[names.index('student')], color='#999999', lw=0.8, ls='--')
-    ax.set_ylabel('bbox mAP (%)')
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.tick_params(axis='x', labelsize=8, rotation=20)
     fig.tight_layout()

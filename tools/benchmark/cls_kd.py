@@ -1,0 +1,312 @@
+"""Classification distillation benchmark: M5 against vanilla KD, MMRazor AT and CWD; M7
+(data-free) against MMRazor DAFL and DFAD.
+
+    python tools/benchmark/cls_kd.py                  # toy default, 2 CPU cores
+    python tools/benchmark/cls_kd.py --part m5        # only the M5 table
+
+One run, same data, teacher, schedule and seeds for every row of a table:
+1. makes the toy classification data (seeded; ``--scale N``: N times the images),
+2. trains the teacher (WRN-16-2) or reuses the cached one,
+3. M5 table: the student (resnet8) without KD, with vanilla KD, MMRazor AT, MMRazor CWD
+   and M5, once per seed (``--epochs``), top-1 on the toy val split; per-iteration cost
+   measured in one process (tools/benchmark/iter_timing.py),
+4. M7 table: data-free students (no real training image is read: the configs train on
+   generated samples; the val split only evaluates) with M7, MMRazor DAFL and DFAD
+   (MMRazor's algorithms run single-process through compat fix 4), once per seed;
+   seconds per iteration from the training logs,
+5. writes ``benchmarks/results/{classification,data-free}-<dataset>-<machine>.json``
+   (../shared/BENCHMARKS.md), markdown tables and plots under ``benchmarks/``, and embeds
+   the tables in the methods' READMEs.
+
+Finished runs are kept (``<work-dir>/runs/<row>-s<seed>/result.json``): an interrupted
+benchmark resumes where it stopped; ``--fresh`` starts over.
+"""
+import argparse
+import datetime
+import os
+import os.path as osp
+import re
+import statistics
+import sys
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _jobs import ROOT, log, run  # noqa: E402
+from det_kd import (check_seeds, command_line, embed, measure_timing,  # noqa: E402
+                    mean_std, plot, train_once, write_json)
+
+TEACHER = 'configs/classifiers/wrn-16-2_toy-cls.py'
+STUDENT = 'configs/classifiers/resnet8_toy-cls.py'
+PAIR = 'wrn-16-2_resnet8_toy-cls.py'
+# row name -> (config, README folder that embeds the table or None)
+M5_ROWS = {
+    'student': (STUDENT, None),
+    'baseline:kd': (f'configs/mmrazor_kd/kd_logits_{PAIR}', None),
+    'mmrazor:at': (f'configs/mmrazor_at/at_stages_{PAIR}', None),
+    'mmrazor:cwd': (f'configs/mmrazor_cwd/cwd_stage2_{PAIR}', None),
+    'M5': (f'configs/hybrid_attention/m5_{PAIR}', 'configs/hybrid_attention'),
+}
+# row name -> (config, README folder or None, option that sets the teacher checkpoint)
+M7_ROWS = {
+    'M7': (f'configs/dual_generator/m7_{PAIR}', 'configs/dual_generator',
+           'model.teacher_ckpt'),
+    'mmrazor:dafl': (f'configs/mmrazor_dafl/dafl_{PAIR}', None,
+                     'model.teachers.wrn.ckpt_path'),
+    'mmrazor:dfad': (f'configs/mmrazor_dfad/dfad_{PAIR}', None,
+                     'model.teachers.wrn.ckpt_path'),
+}
+M5_TARGET = 0.010  # M5 >= best of KD, AT, CWD + 1.0 top-1 point
+M7_TARGET = 0.80  # M7 >= 80 % of the teacher's top-1, and above DAFL and DFAD
+TOP1 = re.compile(r'accuracy/top1: ([0-9.]+)')
+ITER_TIME = re.compile(r'\(train\).*?\stime: ([0-9.]+)')
+
+
+def top1_metrics(text):
+    """``{top1}`` (a fraction) of a training log's last evaluation, or None."""
+    found = TOP1.findall(text)
+    return None if not found else dict(top1=float(found[-1]) / 100)
+
+
+def logged_seconds_per_iter(work):
+    """Median of the per-iteration times a training log reports."""
+    with open(osp.join(work, 'train.log')) as f:
+        times = [float(t) for t in ITER_TIME.findall(f.read())]
+    return statistics.median(times) if times else float('nan')
+
+
+def data_options(root, batch_size, workers=1):
+    root = root.rstrip('/') + '/'
+    opts = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
+    opts += [f'{s}_dataloader.num_workers={workers}' for s in ('train', 'val', 'test')]
+    opts += ['default_hooks.checkpoint.max_keep_ckpts=1']
+    return opts + [f'train_dataloader.batch_size={batch_size}']
+
+
+def make_toy_cls(scale, work):
+    dataset = 'toy-cls' if scale == 1 else f'toy-cls-x{scale}'
+    data_root = 'data/toy_cls_bench' if scale == 1 else f'data/toy_cls_bench_x{scale}'
+    run([sys.executable, 'tools/make_toy_data.py', 'cls', '--out', data_root,
+         '--num-train', str(100 * scale), '--num-val',
+         str(100 * scale)], osp.join(work, 'data.log'), 'data')
+    return dataset, data_root
+
+
+def teacher_row(teacher):
+    return dict(name='teacher', per_seed=[teacher['top1']], mean=teacher['top1'],
+                std=0.0, peak_mem_mb=teacher['peak_mem_mb'],
+                extra=dict(seeds_trained=[0]))
+
+
+def stat_row(name, results, reference=None):
+    per = [r['top1'] for r in results]
+    m, s = mean_std(per)
+    row = dict(name=name, per_seed=per, mean=round(m, 5), std=round(s, 5),
+               peak_mem_mb=max(r['peak_mem_mb'] for r in results),
+               extra=dict(train_seconds_per_seed=[r['train_seconds'] for r in results]))
+    if reference is not None:
+        row['extra']['delta_vs_student'] = round(m - reference, 5)
+    return row
+
+
+def m5_rows(teacher, runs, timing):
+    rows = [teacher_row(teacher)]
+    s_mean = mean_std([r['top1'] for r in runs['student']])[0]
+    for name, results in runs.items():
+        row = stat_row(name, results, None if name == 'student' else s_mean)
+        if name != 'student':
+            row['time_per_iter_ratio'] = round(timing['time_per_iter_ratio'][name], 3)
+            row['overhead_vs_floor'] = round(timing['overhead_vs_floor'][name], 3)
+        rows.append(row)
+    return rows
+
+
+def m7_rows(teacher, student_runs, runs):
+    rows = [teacher_row(teacher)]
+    student = stat_row('student', student_runs)
+    s_time = statistics.fmean(r['seconds_per_iter'] for r in student_runs)
+    student['extra'].update(seconds_per_iter=round(s_time, 4),
+                            note='trained on the real toy training images')
+    rows.append(student)
+    for name, results in runs.items():
+        row = stat_row(name, results, student['mean'])
+        secs = statistics.fmean(r['seconds_per_iter'] for r in results)
+        row['time_per_iter_ratio'] = round(secs / s_time, 3)
+        row['extra'].update(seconds_per_iter=round(secs, 4),
+                            fraction_of_teacher=round(row['mean'] / teacher['top1'], 4),
+                            real_training_images=0)
+        rows.append(row)
+    return rows
+
+
+def m5_verdicts(rows):
+    by = {r['name']: r for r in rows}
+    base = max(('baseline:kd', 'mmrazor:at', 'mmrazor:cwd'), key=lambda n: by[n]['mean'])
+    d = by['M5']['mean'] - by[base]['mean']
+    return [(f'M5 beats the best of KD, AT, CWD ({base}) by >= {100 * M5_TARGET:.1f} '
+             'top-1 points', d >= M5_TARGET - 1e-9, f'{100 * d:+.2f} points')]
+
+
+def m7_verdicts(rows):
+    by = {r['name']: r for r in rows}
+    frac = by['M7']['extra']['fraction_of_teacher']
+    out = [(f'M7 (zero real images) reaches >= {100 * M7_TARGET:.0f} % of the teacher '
+            'top-1', frac >= M7_TARGET, f'{100 * frac:.1f} %')]
+    for other in ('mmrazor:dafl', 'mmrazor:dfad'):
+        out.append((f'M7 beats {other}', by['M7']['mean'] > by[other]['mean'],
+                    f'{by["M7"]["mean"]:.4f} vs {by[other]["mean"]:.4f}'))
+    return out
+
+
+def markdown(title, meta, rows, checks, notes):
+    lines = [title, '', f'Command: `{meta["command"]}`', '',
+             '| row | top-1 (mean ± std) | per seed | Δ vs no-KD | time/iter vs no-KD | '
+             'vs floor | peak mem (MB) |',
+             '|---|---:|---|---:|---:|---:|---:|']
+    for r in rows:
+        delta = r['extra'].get('delta_vs_student')
+        lines.append(
+            f'| {r["name"]} | {100 * r["mean"]:.2f} ± {100 * r["std"]:.2f} | '
+            f'{", ".join(f"{100 * v:.1f}" for v in r["per_seed"])} | '
+            f'{"" if delta is None else f"{100 * delta:+.2f} pt"} | '
+            f'{r.get("time_per_iter_ratio", "")} | {r.get("overhead_vs_floor", "")} | '
+            f'{r["peak_mem_mb"]:.0f} |')
+    lines += ['', *notes, '', 'Targets:', '']
+    lines += [f'- {"met" if ok else "NOT met"}: {t} ({v})' for t, ok, v in checks]
+    return '\n'.join(lines) + '\n'
+
+
+def publish(args, task, meta, rows, checks, settings, table, readmes):
+    key = f'{task}-{meta["dataset"]}-{args.machine}'
+    write_json(osp.join(args.out, 'results', f'{key}.json'), dict(
+        task=task, dataset=meta['dataset'], machine=args.machine,
+        command=meta['command'], date=meta['date'], metric='top1', seeds=args.seeds,
+        rows=rows, settings=settings,
+        targets=[dict(target=t, met=ok, value=v) for t, ok, v in checks]))
+    with open(osp.join(args.out, f'{key}.md'), 'w') as f:
+        f.write(table)
+    plot(osp.join(args.out, f'{key}.png'), rows,
+         f'{meta["dataset"]} on {args.machine}: {task}, student top-1, mean ± std '
+         'over seeds', ours=('M5', 'M7'), ylabel='top-1 (%)')
+    if not args.no_embed:
+        for folder in readmes:
+            embed(osp.join(folder, 'README.md'), key, table)
+    log(table)
+
+
+def run_m5(args, meta, work, opts, teacher, t_ckpt, student_runs):
+    runs = {'student': student_runs}
+    for name in [n for n in M5_ROWS if n != 'student']:
+        runs[name] = [
+            train_once(f'{name} s{seed}', M5_ROWS[name][0],
+                       osp.join(work, 'runs', f'{name.replace(":", "_")}-s{seed}'),
+                       args.epochs, seed, opts, teacher_ckpt=t_ckpt, fresh=args.fresh,
+                       metrics=top1_metrics)
+            for seed in args.seeds]
+    methods = [f'{n}={M5_ROWS[n][0]}' for n in M5_ROWS if n != 'student']
+    timing = measure_timing(work, t_ckpt, methods, opts, args.timing_iters,
+                            student=STUDENT)
+    rows = m5_rows(teacher, runs, timing)
+    checks = m5_verdicts(rows)
+    notes = [f'{args.epochs} epochs per student, teacher {args.teacher_epochs} epochs; '
+             'M5 = hybrid attention at 3 stages + logit KD (the KD row\'s term). Floor = '
+             f'student training iteration + teacher inference '
+             f'({timing["floor_seconds"]:.3f} s here; no-KD '
+             f'{timing["seconds_per_iter"]["student"]:.3f} s). Peak memory: '
+             f'{teacher["peak_mem_kind"]}.']
+    title = (f'Classification distillation (M5) on {meta["dataset"]} ({args.machine}, '
+             f'{meta["date"]}): student top-1 over seeds {args.seeds}.')
+    table = markdown(title, meta, rows, checks, notes)
+    settings = dict(epochs=args.epochs, teacher_epochs=args.teacher_epochs,
+                    scale=args.scale, batch_size=args.batch_size, teacher_config=TEACHER,
+                    configs={n: c for n, (c, _) in M5_ROWS.items()}, timing=timing)
+    publish(args, 'classification', meta, rows, checks, settings, table,
+            [f for _, f in M5_ROWS.values() if f])
+
+
+def run_m7(args, meta, work, opts, teacher, t_ckpt, student_runs):
+    for res, seed in zip(student_runs, args.seeds):
+        res['seconds_per_iter'] = logged_seconds_per_iter(
+            osp.join(work, 'runs', f'student-s{seed}'))
+    runs = {}
+    for name, (cfg, _, ckpt_key) in M7_ROWS.items():
+        runs[name] = []
+        for seed in args.seeds:
+            out = osp.join(work, 'runs', f'{name.replace(":", "_")}-s{seed}')
+            res = train_once(f'{name} s{seed}', cfg, out, args.df_iters, seed,
+                             opts + [f'{ckpt_key}={t_ckpt}'], fresh=args.fresh,
+                             iters=args.df_iters, metrics=top1_metrics)
+            res['seconds_per_iter'] = logged_seconds_per_iter(out)
+            runs[name].append(res)
+    rows = m7_rows(teacher, student_runs, runs)
+    checks = m7_verdicts(rows)
+    notes = [f'{args.df_iters} iterations per data-free student (no real training image '
+             'read), teacher and no-KD student as in the classification table (the '
+             'student row trains on the real images). time/iter vs no-KD: medians of the '
+             'training logs\' iteration times. Peak memory: '
+             f'{teacher["peak_mem_kind"]}.']
+    title = (f'Data-free distillation (M7) on {meta["dataset"]} ({args.machine}, '
+             f'{meta["date"]}): student top-1 over seeds {args.seeds}.')
+    table = markdown(title, meta, rows, checks, notes)
+    settings = dict(df_iters=args.df_iters, teacher_epochs=args.teacher_epochs,
+                    scale=args.scale, teacher_config=TEACHER,
+                    configs={n: c for n, (c, _, _) in M7_ROWS.items()})
+    publish(args, 'data-free', meta, rows, checks, settings, table,
+            [f for _, f, _ in M7_ROWS.values() if f])
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--part', choices=('all', 'm5', 'm7'), default='all')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
+    p.add_argument('--epochs', type=int, default=30, help='student epochs (default 30)')
+    p.add_argument('--teacher-epochs', type=int, default=30,
+                   help='teacher epochs (default 30; the teacher is cached)')
+    p.add_argument('--df-iters', type=int, default=1500,
+                   help='iterations of each data-free student (default 1500)')
+    p.add_argument('--scale', type=int, default=1,
+                   help='dataset size multiplier (1: 1000 / 1000 images)')
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--timing-iters', type=int, default=12)
+    p.add_argument('--machine', default='cpu2', help='machine tag of the result files')
+    p.add_argument('--work-dir', default='work_dirs/benchmark/cls')
+    p.add_argument('--out', default='benchmarks', help='results folder')
+    p.add_argument('--no-embed', action='store_true',
+                   help="do not update the methods' READMEs")
+    p.add_argument('--fresh', action='store_true', help='retrain everything')
+    args = p.parse_args(argv)
+    if min(args.epochs, args.teacher_epochs, args.scale, args.df_iters) < 1:
+        p.error('--epochs, --teacher-epochs, --df-iters and --scale must be >= 1')
+    args.rows = ['student']
+    check_seeds(p, args)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    work = osp.join(args.work_dir, f'x{args.scale}')
+    os.makedirs(work, exist_ok=True)
+    meta = dict(command=command_line('cls_kd.py', argv),
+                date=datetime.date.today().isoformat())
+    log('[1/4] toy classification data')
+    meta['dataset'], data_root = make_toy_cls(args.scale, work)
+    opts = data_options(data_root, args.batch_size)
+    log(f'[2/4] teacher, {args.teacher_epochs} epochs (cached)')
+    teacher = train_once('teacher', TEACHER,
+                         osp.join(work, f'teacher-e{args.teacher_epochs}'),
+                         args.teacher_epochs, 0, opts, metrics=top1_metrics)
+    t_ckpt = teacher['checkpoint']
+    log(f'[3/4] no-KD student, {args.epochs} epochs, seeds {args.seeds}')
+    student_runs = [
+        train_once(f'student s{seed}', STUDENT, osp.join(work, 'runs', f'student-s{seed}'),
+                   args.epochs, seed, opts, fresh=args.fresh, metrics=top1_metrics)
+        for seed in args.seeds]
+    log('[4/4] tables')
+    if args.part in ('all', 'm5'):
+        run_m5(args, meta, work, opts, teacher, t_ckpt, student_runs)
+    if args.part in ('all', 'm7'):
+        run_m7(args, meta, work, opts, teacher, t_ckpt, student_runs)
+
+
+if __name__ == '__main__':
+    main()
