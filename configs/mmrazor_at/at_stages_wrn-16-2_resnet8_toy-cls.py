@@ -4,7 +4,7 @@
 #   tools/train.py THIS --teacher-ckpt work_dirs/toy_cls_teacher/epoch_30.pth
 # Loss weight: tools/benchmark/grad_balance.py rule (see the KD baseline's header).
 _base_ = ['../_base_/distill/toy_cls_wrn-16-2_to_resnet8.py']
-at_weight = 1.0
+at_weight = 100.0
 model = dict(distiller=dict(
     distill_losses={f'loss_at{i}': dict(type='ATLoss', loss_weight=at_weight)
                     for i in range(3)},

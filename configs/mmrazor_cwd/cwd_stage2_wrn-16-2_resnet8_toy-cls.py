@@ -4,7 +4,7 @@
 #   tools/train.py THIS --teacher-ckpt work_dirs/toy_cls_teacher/epoch_30.pth
 # Loss weight: tools/benchmark/grad_balance.py rule (see the KD baseline's header).
 _base_ = ['../_base_/distill/toy_cls_wrn-16-2_to_resnet8.py']
-cwd_weight = 1.0
+cwd_weight = 1.2
 model = dict(distiller=dict(
     connectors=dict(stage2_s=dict(type='ConvModuleConnector', in_channel=64,
                                   out_channel=128, kernel_size=1, act_cfg=None,

@@ -5,7 +5,7 @@
 # (distillation gradient about 0.4-1x the task gradient at a trained no-KD student), one
 # rule for every row.
 _base_ = ['../_base_/distill/toy_cls_wrn-16-2_to_resnet8.py']
-kd_weight = 1.0
+kd_weight = 0.025
 model = dict(distiller=dict(
     distill_losses=dict(loss_kd=dict(type='KLDivergence', tau=4, loss_weight=kd_weight)),
     loss_forward_mappings=dict(loss_kd=dict(

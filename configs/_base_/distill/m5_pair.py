@@ -9,8 +9,8 @@
 # configs/mmrazor_kd/kd_logits_wrn-16-2_resnet8_toy-cls.py); re-check them on the real
 # pair with grad_balance.py before a long run.
 teacher_ckpt = None  # local path; set with --teacher-ckpt
-kd_weight = 1.0
-ha_weight = 1.0
+kd_weight = 0.0125
+ha_weight = 0.3
 stage_outputs = dict(out_indices=(0, 1, 2))
 m5_model = dict(
     _scope_='mmrazor',

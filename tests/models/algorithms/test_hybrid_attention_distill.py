@@ -147,3 +147,19 @@ def test_toy_cls_distill_configs_train(cfg, toy_cls_root, tmp_path):
     assert res.returncode == 0, out[-3000:]
     assert 'distill.loss' in out and 'accuracy/top1' in out
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
+    if cfg != M5_CFG:
+        return
+    # the student leaves as a plain mmpretrain classifier and evaluates on its own
+    export = str(tmp_path / 'export')
+    res = subprocess.run(
+        [sys.executable, 'tools/export_student.py', osp.join(work, 'iter_2.pth'),
+         '--config', cfg, '--out', export], cwd=ROOT, env=subprocess_env(),
+        capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    res = subprocess.run(
+        [sys.executable, 'tools/test.py', osp.join(export, 'student.py'),
+         osp.join(export, 'student.pth'), '--work-dir', str(tmp_path / 'test'),
+         *cli_options(cls_data_options(toy_cls_root))],
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    assert 'accuracy/top1' in res.stdout + res.stderr
