@@ -32,6 +32,11 @@ tested in ``tests/test_compat.py``. This module imports nothing of kd_plugins.
    empty unlabeled split) fails in mmengine's data serialisation with numpy's ``need at
    least one array to concatenate``; it now raises a ``ValueError`` naming the dataset
    type, its ``ann_file`` and ``filter_cfg``.
+11. ``CPUAwareSeparateDistributedDataParallel``: MMEngine's
+   ``MMSeparateDistributedDataParallel`` (one DDP per trainable child: GAN-style and
+   data-free algorithms with several optimizers) passes the Runner's
+   ``device_ids=[LOCAL_RANK]`` to every child's DDP; on CPU (gloo) that fails as in 5.
+   This wrapper drops ``device_ids`` / ``output_device`` for a CPU model.
 6, 8, 9 live where they belong: the ``--local-rank`` spelling and import order in
    ``tools/train.py`` / ``tools/test.py`` (6); mmdet-3.x config names in ``configs/``,
    checked by ``tests/test_configs.py`` (8); the teacher's own data preprocessing in
@@ -366,6 +371,36 @@ def fix_empty_dataset_error():
     BaseDataset._serialize_data = _serialize_data
 
 
+# 11 -----------------------------------------------------------------------------------
+def _register_cpu_separate_ddp():
+    from mmengine.model import MMSeparateDistributedDataParallel
+    from mmengine.registry import MODEL_WRAPPERS
+
+    name = 'CPUAwareSeparateDistributedDataParallel'
+    if name in MODEL_WRAPPERS.module_dict:
+        return MODEL_WRAPPERS.get(name)
+
+    @MODEL_WRAPPERS.register_module()
+    class CPUAwareSeparateDistributedDataParallel(MMSeparateDistributedDataParallel):
+        """MMSeparateDistributedDataParallel that drops ``device_ids`` for a CPU model.
+
+        Use as ``model_wrapper_cfg = dict(type='CPUAwareSeparateDistributedDataParallel',
+        broadcast_buffers=False, find_unused_parameters=True)``; on GPUs it is exactly
+        MMSeparateDistributedDataParallel.
+        """
+
+        def __init__(self, module, broadcast_buffers=False,
+                     find_unused_parameters=False, **kwargs):
+            first = next(module.parameters(), None)
+            if first is None or first.device.type == 'cpu':
+                kwargs.pop('device_ids', None)
+                kwargs.pop('output_device', None)
+            super().__init__(module=module, broadcast_buffers=broadcast_buffers,
+                             find_unused_parameters=find_unused_parameters, **kwargs)
+
+    return CPUAwareSeparateDistributedDataParallel
+
+
 # ---------------------------------------------------------------------------------------
 FIXES = (
     ('mmrazor_quantization_import', fix_mmrazor_quantization_import),
@@ -375,6 +410,7 @@ FIXES = (
     ('cpu_ddp_wrapper', _register_cpu_ddp),
     ('model_cfg_path', fix_model_cfg_path),
     ('empty_dataset_error', fix_empty_dataset_error),
+    ('cpu_separate_ddp_wrapper', _register_cpu_separate_ddp),
 )
 
 

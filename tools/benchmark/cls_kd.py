@@ -18,6 +18,8 @@ One run, same data, teacher, schedule and seeds for every row of a table:
    (../shared/BENCHMARKS.md), markdown tables and plots under ``benchmarks/``, and embeds
    the tables in the methods' READMEs.
 
+Training runs go ``--jobs`` at a time (default 2, one thread each: on 2 cores that beats
+one run with 2 threads for these small networks); the timing step runs alone.
 Finished runs are kept (``<work-dir>/runs/<row>-s<seed>/result.json``): an interrupted
 benchmark resumes where it stopped; ``--fresh`` starts over.
 """
@@ -28,6 +30,7 @@ import os.path as osp
 import re
 import statistics
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -46,15 +49,17 @@ M5_ROWS = {
     'mmrazor:cwd': (f'configs/mmrazor_cwd/cwd_stage2_{PAIR}', None),
     'M5': (f'configs/hybrid_attention/m5_{PAIR}', 'configs/hybrid_attention'),
 }
-# row name -> (config, README folder or None, option that sets the teacher checkpoint)
+# row name -> (config, README folder or None, option that sets the teacher checkpoint,
+# training iterations per M7 iteration: the same student-step budget for every row)
 M7_ROWS = {
     'M7': (f'configs/dual_generator/m7_{PAIR}', 'configs/dual_generator',
-           'model.teacher_ckpt'),
+           'model.teacher_ckpt', 1),
     'mmrazor:dafl': (f'configs/mmrazor_dafl/dafl_{PAIR}', None,
-                     'model.teachers.wrn.ckpt_path'),
+                     'model.teachers.wrn16.ckpt_path', 5),
     'mmrazor:dfad': (f'configs/mmrazor_dfad/dfad_{PAIR}', None,
-                     'model.teachers.wrn.ckpt_path'),
+                     'model.teachers.wrn16.ckpt_path', 1),
 }
+STUDENT_ITER = 5  # M7 / DFAD student steps per iteration (their configs' student_iter)
 M5_TARGET = 0.010  # M5 >= best of KD, AT, CWD + 1.0 top-1 point
 M7_TARGET = 0.80  # M7 >= 80 % of the teacher's top-1, and above DAFL and DFAD
 TOP1 = re.compile(r'accuracy/top1: ([0-9.]+)')
@@ -82,6 +87,18 @@ def data_options(root, batch_size, workers=1):
     return opts + [f'train_dataloader.batch_size={batch_size}']
 
 
+def data_free_options(root, iters, seed, workers=1):
+    """--cfg-options of a data-free run: ``iters`` iterations (cosine to the end), one
+    validation at the end on ``root``'s val split; the training loader is the configs'
+    placeholder (no images), left alone."""
+    root = root.rstrip('/') + '/'
+    opts = [f'{s}_dataloader.dataset.data_root={root}' for s in ('val', 'test')]
+    opts += [f'{s}_dataloader.num_workers={workers}' for s in ('val', 'test')]
+    return opts + [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+                   f'param_scheduler.0.end={iters}', f'param_scheduler.0.T_max={iters}',
+                   f'default_hooks.checkpoint.interval={iters}', f'randomness.seed={seed}']
+
+
 def make_toy_cls(scale, work):
     dataset = 'toy-cls' if scale == 1 else f'toy-cls-x{scale}'
     data_root = 'data/toy_cls_bench' if scale == 1 else f'data/toy_cls_bench_x{scale}'
@@ -89,6 +106,24 @@ def make_toy_cls(scale, work):
          '--num-train', str(100 * scale), '--num-val',
          str(100 * scale)], osp.join(work, 'data.log'), 'data')
     return dataset, data_root
+
+
+def run_all(args, jobs):
+    """Run the training ``jobs`` (callables), ``args.jobs`` at a time; with several at
+    once each process gets ``cores / args.jobs`` threads (no oversubscription). Timing
+    runs are made afterwards, with all threads."""
+    if args.jobs == 1:
+        return [job() for job in jobs]
+    saved = os.environ.get('OMP_NUM_THREADS')
+    os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+    try:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            return list(pool.map(lambda job: job(), jobs))
+    finally:
+        if saved is None:
+            del os.environ['OMP_NUM_THREADS']
+        else:
+            os.environ['OMP_NUM_THREADS'] = saved
 
 
 def teacher_row(teacher):
@@ -193,22 +228,38 @@ def publish(args, task, meta, rows, checks, settings, table, readmes):
     log(table)
 
 
+def run_dir(work, name, seed):
+    return osp.join(work, 'runs', f'{name.replace(":", "_")}-s{seed}')
+
+
+def student_jobs(args, work, opts, rows, **kwargs):
+    """One training job per (row, seed): ``[(name, job)]``."""
+    return [(name, lambda name=name, seed=seed: train_once(
+        f'{name} s{seed}', rows[name][0], run_dir(work, name, seed), args.epochs, seed,
+        opts, fresh=args.fresh, metrics=top1_metrics, **kwargs))
+        for name in rows for seed in args.seeds]
+
+
+def collect(args, named_jobs):
+    runs = {}
+    for (name, _), res in zip(named_jobs, run_all(args, [j for _, j in named_jobs])):
+        runs.setdefault(name, []).append(res)
+    return runs
+
+
 def run_m5(args, meta, work, opts, teacher, t_ckpt, student_runs):
-    runs = {'student': student_runs}
-    for name in [n for n in M5_ROWS if n != 'student']:
-        runs[name] = [
-            train_once(f'{name} s{seed}', M5_ROWS[name][0],
-                       osp.join(work, 'runs', f'{name.replace(":", "_")}-s{seed}'),
-                       args.epochs, seed, opts, teacher_ckpt=t_ckpt, fresh=args.fresh,
-                       metrics=top1_metrics)
-            for seed in args.seeds]
+    rows = {n: v for n, v in M5_ROWS.items() if n != 'student'}
+    runs = dict(student=student_runs,
+                **collect(args, student_jobs(args, work, opts, rows, teacher_ckpt=t_ckpt)))
     methods = [f'{n}={M5_ROWS[n][0]}' for n in M5_ROWS if n != 'student']
     timing = measure_timing(work, t_ckpt, methods, opts, args.timing_iters,
                             student=STUDENT)
     rows = m5_rows(teacher, runs, timing)
     checks = m5_verdicts(rows)
     notes = [f'{args.epochs} epochs per student, teacher {args.teacher_epochs} epochs; '
-             'M5 = hybrid attention at 3 stages + logit KD (the KD row\'s term). Floor = '
+             'M5 = hybrid attention at 3 stages + logit KD (half the KD row\'s weight: every '
+             'row\'s distillation gradient is ~0.7x its task gradient, '
+             'tools/benchmark/grad_balance.py). Floor = '
              f'student training iteration + teacher inference '
              f'({timing["floor_seconds"]:.3f} s here; no-KD '
              f'{timing["seconds_per_iter"]["student"]:.3f} s). Peak memory: '
@@ -223,35 +274,37 @@ def run_m5(args, meta, work, opts, teacher, t_ckpt, student_runs):
             [f for _, f in M5_ROWS.values() if f])
 
 
-def run_m7(args, meta, work, opts, teacher, t_ckpt, student_runs):
+def run_m7(args, meta, work, data_root, teacher, t_ckpt, student_runs):
     for res, seed in zip(student_runs, args.seeds):
-        res['seconds_per_iter'] = logged_seconds_per_iter(
-            osp.join(work, 'runs', f'student-s{seed}'))
-    runs = {}
-    for name, (cfg, _, ckpt_key) in M7_ROWS.items():
-        runs[name] = []
-        for seed in args.seeds:
-            out = osp.join(work, 'runs', f'{name.replace(":", "_")}-s{seed}')
-            res = train_once(f'{name} s{seed}', cfg, out, args.df_iters, seed,
-                             opts + [f'{ckpt_key}={t_ckpt}'], fresh=args.fresh,
-                             iters=args.df_iters, metrics=top1_metrics)
-            res['seconds_per_iter'] = logged_seconds_per_iter(out)
-            runs[name].append(res)
+        res['seconds_per_iter'] = logged_seconds_per_iter(run_dir(work, 'student', seed))
+    jobs = [(name, lambda name=name, seed=seed, cfg=cfg, key=key, n=args.df_iters * k:
+             train_once(f'{name} s{seed}', cfg, run_dir(work, name, seed), n, seed,
+                        [f'{key}={t_ckpt}'], fresh=args.fresh, iters=n,
+                        metrics=top1_metrics,
+                        schedule=data_free_options(data_root, n, seed)))
+            for name, (cfg, _, key, k) in M7_ROWS.items() for seed in args.seeds]
+    runs = collect(args, jobs)
+    for name, results in runs.items():
+        for res, seed in zip(results, args.seeds):
+            res['seconds_per_iter'] = logged_seconds_per_iter(run_dir(work, name, seed))
     rows = m7_rows(teacher, student_runs, runs)
     checks = m7_verdicts(rows)
-    notes = [f'{args.df_iters} iterations per data-free student (no real training image '
-             'read), teacher and no-KD student as in the classification table (the '
-             'student row trains on the real images). time/iter vs no-KD: medians of the '
-             'training logs\' iteration times. Peak memory: '
-             f'{teacher["peak_mem_kind"]}.']
+    notes = [f'{args.df_iters * STUDENT_ITER} student steps (batch 32 of generated '
+             f'images) per data-free student: M7 and DFAD {args.df_iters} iterations of '
+             f'{STUDENT_ITER} student steps, DAFL {args.df_iters * STUDENT_ITER} '
+             'iterations of one; no real training image is read. Teacher and no-KD '
+             'student as in the classification table (the student row trains on the '
+             'real images). time/iter vs no-KD: medians of the training logs\' '
+             'iteration times (a data-free iteration holds its generator steps and '
+             f'student steps). Peak memory: {teacher["peak_mem_kind"]}.']
     title = (f'Data-free distillation (M7) on {meta["dataset"]} ({args.machine}, '
              f'{meta["date"]}): student top-1 over seeds {args.seeds}.')
     table = markdown(title, meta, rows, checks, notes)
     settings = dict(df_iters=args.df_iters, teacher_epochs=args.teacher_epochs,
                     scale=args.scale, teacher_config=TEACHER,
-                    configs={n: c for n, (c, _, _) in M7_ROWS.items()})
+                    configs={n: c for n, (c, _, _, _) in M7_ROWS.items()})
     publish(args, 'data-free', meta, rows, checks, settings, table,
-            [f for _, f, _ in M7_ROWS.values() if f])
+            [f for _, f, _, _ in M7_ROWS.values() if f])
 
 
 def parse_args(argv):
@@ -261,12 +314,15 @@ def parse_args(argv):
     p.add_argument('--epochs', type=int, default=30, help='student epochs (default 30)')
     p.add_argument('--teacher-epochs', type=int, default=30,
                    help='teacher epochs (default 30; the teacher is cached)')
-    p.add_argument('--df-iters', type=int, default=1500,
-                   help='iterations of each data-free student (default 1500)')
+    p.add_argument('--df-iters', type=int, default=600,
+                   help=f'M7 / DFAD iterations of each data-free student ({STUDENT_ITER} '
+                   'student steps each; DAFL gets as many steps; default 600)')
     p.add_argument('--scale', type=int, default=1,
                    help='dataset size multiplier (1: 1000 / 1000 images)')
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--timing-iters', type=int, default=12)
+    p.add_argument('--jobs', type=int, default=2,
+                   help='training runs at once (default 2: one thread each on 2 cores)')
     p.add_argument('--machine', default='cpu2', help='machine tag of the result files')
     p.add_argument('--work-dir', default='work_dirs/benchmark/cls')
     p.add_argument('--out', default='benchmarks', help='results folder')
@@ -274,8 +330,8 @@ def parse_args(argv):
                    help="do not update the methods' READMEs")
     p.add_argument('--fresh', action='store_true', help='retrain everything')
     args = p.parse_args(argv)
-    if min(args.epochs, args.teacher_epochs, args.scale, args.df_iters) < 1:
-        p.error('--epochs, --teacher-epochs, --df-iters and --scale must be >= 1')
+    if min(args.epochs, args.teacher_epochs, args.scale, args.df_iters, args.jobs) < 1:
+        p.error('--epochs, --teacher-epochs, --df-iters, --scale and --jobs must be >= 1')
     args.rows = ['student']
     check_seeds(p, args)
     return args
@@ -297,15 +353,13 @@ def main(argv=None):
                          args.teacher_epochs, 0, opts, metrics=top1_metrics)
     t_ckpt = teacher['checkpoint']
     log(f'[3/4] no-KD student, {args.epochs} epochs, seeds {args.seeds}')
-    student_runs = [
-        train_once(f'student s{seed}', STUDENT, osp.join(work, 'runs', f'student-s{seed}'),
-                   args.epochs, seed, opts, fresh=args.fresh, metrics=top1_metrics)
-        for seed in args.seeds]
+    student_runs = collect(args, student_jobs(
+        args, work, opts, dict(student=M5_ROWS['student'])))['student']
     log('[4/4] tables')
     if args.part in ('all', 'm5'):
         run_m5(args, meta, work, opts, teacher, t_ckpt, student_runs)
     if args.part in ('all', 'm7'):
-        run_m7(args, meta, work, opts, teacher, t_ckpt, student_runs)
+        run_m7(args, meta, work, data_root, teacher, t_ckpt, student_runs)
 
 
 if __name__ == '__main__':

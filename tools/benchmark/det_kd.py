@@ -101,10 +101,11 @@ def bbox_metrics(text):
 
 
 def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False,
-               iters=None, metrics=bbox_metrics):
+               iters=None, metrics=bbox_metrics, schedule=None):
     """Train ``cfg`` (validating at the end) unless a finished result is cached;
     ``epochs`` of an epoch-based config, or ``iters`` of an iteration-based one.
-    ``metrics(log text)`` gives the result's metrics (the first one is the headline)."""
+    ``metrics(log text)`` gives the result's metrics (the first one is the headline);
+    ``schedule``: the config's own schedule options instead of ``schedule_options``."""
     result_file = osp.join(out, 'result.json')
     if osp.isfile(result_file) and not fresh:
         with open(result_file) as f:
@@ -118,9 +119,10 @@ def train_once(tag, cfg, out, epochs, seed, opts, teacher_ckpt=None, fresh=False
     cmd = [sys.executable, 'tools/train.py', cfg, '--work-dir', out]
     if teacher_ckpt:
         cmd += ['--teacher-ckpt', teacher_ckpt]
-    cmd += ['--cfg-options',
-            *schedule_options(epochs if iters is None else iters, seed, validate=True,
-                              iters=iters is not None), *opts]
+    if schedule is None:
+        schedule = schedule_options(epochs if iters is None else iters, seed,
+                                    validate=True, iters=iters is not None)
+    cmd += ['--cfg-options', *schedule, *opts]
     logfile = osp.join(out, 'train.log')
     secs, rss_mb = run(cmd, logfile, tag, epochs)
     with open(logfile) as f:

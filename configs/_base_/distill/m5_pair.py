@@ -10,7 +10,7 @@
 # pair with grad_balance.py before a long run.
 teacher_ckpt = None  # local path; set with --teacher-ckpt
 kd_weight = 0.0125
-ha_weight = 0.3
+ha_weight = 0.45
 stage_outputs = dict(out_indices=(0, 1, 2))
 m5_model = dict(
     _scope_='mmrazor',
@@ -18,7 +18,8 @@ m5_model = dict(
     stages=(0, 1, 2),
     num_selected=None,
     attention_loss=dict(type='HybridAttentionLoss', p=2, spatial_weight=1.0,
-                        channel_weight=1.0, loss_weight=ha_weight),
+                        channel_weight=1.0, channel_pairing='sorted',
+                        loss_weight=ha_weight),
     selector=dict(momentum=0.1),
     probe_shape=(3, 32, 32),
     distiller=dict(

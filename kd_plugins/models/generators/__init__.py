@@ -1,1 +1,3 @@
-"""(filled by the method issues)"""
+from .image_generator import DataFreeImageGenerator
+
+__all__ = ['DataFreeImageGenerator']

@@ -7,6 +7,8 @@ from .confidence_guided import (ConfidenceMaskedFeatureLoss, ConfidenceSoftLabel
                                 boxes_to_mask,
                                 confidence_masked_feature_loss,
                                 confident_regression_loss, soft_label_loss)
+from .data_free import (BNStatisticsLoss, ClassBalanceEntropyLoss,
+                        HardSampleAdversarialLoss, LogitsDistillLoss, TeacherOneHotLoss)
 from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_map,
                               split_yolov3)
 from .hybrid_attention import (HybridAttentionLoss, channel_attention_vector,
@@ -17,7 +19,8 @@ __all__ = [
     'AdaptiveSoftLabelLoss', 'adaptive_weight', 'binary_entropy',
     'AttentionGuidedImitationLoss', 'attention_guided_imitation', 'channel_attention',
     'spatial_attention', 'ConfidenceMaskedFeatureLoss', 'ConfidenceSoftLabelLoss',
-    'ConfidentRegressionLoss', 'binary_kl', 'boxes_to_mask',
+    'ConfidentRegressionLoss', 'binary_kl', 'BNStatisticsLoss', 'ClassBalanceEntropyLoss',
+    'HardSampleAdversarialLoss', 'LogitsDistillLoss', 'TeacherOneHotLoss', 'boxes_to_mask',
     'confidence_masked_feature_loss', 'confident_regression_loss', 'soft_label_loss',
     'SUPPORTED_HEAD_TYPES', 'check_head_type', 'confidence_map', 'split_yolov3',
     'HybridAttentionLoss', 'channel_attention_vector', 'hybrid_attention_loss',

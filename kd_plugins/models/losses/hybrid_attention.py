@@ -9,7 +9,10 @@ Where the network looks and which channels respond, both from activation energy:
       + channel_weight * mean_n ||a_c(F_S) - a_c(F_T)||^2      (normalize: unit L2 norm)
 
 The spatial term needs equal feature sizes (any widths); the channel term needs equal
-channel counts. For a narrower student, put :class:`ActiveChannelSelector` (a connector,
+channel counts. Student channel i has no natural partner among the teacher's channels;
+``channel_pairing='sorted'`` compares the two channel-attention profiles sorted in
+descending order (which share of the activity the most active channel, the second ...
+carries: permutation-free), ``'index'`` pairs channel i with channel i. For a narrower student, put :class:`ActiveChannelSelector` (a connector,
 :mod:`kd_plugins.models.connectors.channel_selector`) on the teacher side: it keeps the
 teacher's ``num_selected`` most active channels by activation statistics collected
 during training, so only those are matched. Several stages: one loss per stage.
@@ -47,9 +50,12 @@ def channel_attention_vector(feat: torch.Tensor, p: float = 2.0) -> torch.Tensor
     return F.normalize(activation_energy(feat, p, (2, 3)), dim=1)
 
 
+CHANNEL_PAIRINGS = ('index', 'sorted')
+
+
 def hybrid_attention_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, p: float = 2.0,
-                          spatial_weight: float = 1.0,
-                          channel_weight: float = 1.0) -> torch.Tensor:
+                          spatial_weight: float = 1.0, channel_weight: float = 1.0,
+                          channel_pairing: str = 'index') -> torch.Tensor:
     """``L`` of the module docstring (teacher side detached)."""
     if preds_S.dim() != 4 or preds_T.dim() != 4:
         raise ValueError('hybrid attention transfer compares (N, C, H, W) features, got '
@@ -72,8 +78,11 @@ def hybrid_attention_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, p: float
                 f'{preds_T.size(1)}; put an ActiveChannelSelector connector with '
                 f'num_selected={preds_S.size(1)} on the teacher side (or set '
                 'channel_weight=0)')
-        d = channel_attention_vector(preds_S, p) - channel_attention_vector(preds_T, p)
-        loss = loss + channel_weight * d.pow(2).sum(1).mean()
+        a_s, a_t = channel_attention_vector(preds_S, p), channel_attention_vector(preds_T, p)
+        if channel_pairing == 'sorted':
+            a_s = a_s.sort(dim=1, descending=True).values
+            a_t = a_t.sort(dim=1, descending=True).values
+        loss = loss + channel_weight * (a_s - a_t).pow(2).sum(1).mean()
     return loss
 
 
@@ -85,11 +94,14 @@ class HybridAttentionLoss(nn.Module):
         p (float): > 0, exponent of the activation energy ``|F|^p`` (AT uses 2).
         spatial_weight (float): >= 0, weight of the spatial term.
         channel_weight (float): >= 0, weight of the channel term.
+        channel_pairing (str): ``'index'`` (channel i with channel i) or ``'sorted'``
+            (the descending activity profiles; see the module docstring).
         loss_weight (float): weight of the loss.
     """
 
     def __init__(self, p: float = 2.0, spatial_weight: float = 1.0,
-                 channel_weight: float = 1.0, loss_weight: float = 1.0):
+                 channel_weight: float = 1.0, channel_pairing: str = 'index',
+                 loss_weight: float = 1.0):
         super().__init__()
         self.p = check_number(p, 'p', strict=True)
         self.spatial_weight = check_number(spatial_weight, 'spatial_weight')
@@ -97,8 +109,13 @@ class HybridAttentionLoss(nn.Module):
         if not (self.spatial_weight or self.channel_weight):
             raise ValueError('spatial_weight and channel_weight are both 0: nothing to '
                              'transfer')
+        if channel_pairing not in CHANNEL_PAIRINGS:
+            raise ValueError(f'channel_pairing must be one of {CHANNEL_PAIRINGS}, got '
+                             f'{channel_pairing!r}')
+        self.channel_pairing = channel_pairing
         self.loss_weight = loss_weight
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * hybrid_attention_loss(
-            preds_S, preds_T, self.p, self.spatial_weight, self.channel_weight)
+            preds_S, preds_T, self.p, self.spatial_weight, self.channel_weight,
+            self.channel_pairing)

@@ -39,6 +39,27 @@ def test_loss_by_hand():
     assert hybrid_attention_loss(s2, t2, channel_weight=0.0).item() == pytest.approx(0.0)
 
 
+def test_sorted_channel_pairing_by_hand():
+    # s2 / t2 of test_loss_by_hand: channel attention [1, 0] vs [0, 1]
+    s2 = feat([[1.0, 1.0], [0.0, 0.0]])
+    t2 = feat([[0.0, 0.0], [1.0, 1.0]])
+    # index pairing: ||[1, -1]||^2 = 2; sorted profiles are both [1, 0]: 0
+    assert hybrid_attention_loss(s2, t2, channel_pairing='index').item() == \
+        pytest.approx(2.0)
+    assert hybrid_attention_loss(s2, t2, channel_pairing='sorted').item() == \
+        pytest.approx(0.0)
+    # channel energies [9, 1] (student) vs [1, 4] (teacher), one location each
+    s = feat([[3.0], [1.0]])
+    t = feat([[1.0], [2.0]])
+    a_s = torch.tensor([9.0, 1.0]) / math.sqrt(82.0)
+    a_t = torch.tensor([4.0, 1.0]) / math.sqrt(17.0)  # sorted descending
+    expected = (a_s - a_t).pow(2).sum().item()
+    loss = HybridAttentionLoss(spatial_weight=0.0, channel_pairing='sorted')
+    assert loss(s, t).item() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="channel_pairing must be one of"):
+        HybridAttentionLoss(channel_pairing='greedy')
+
+
 def test_zero_for_equal_features_and_gradient_to_student_only():
     torch.manual_seed(0)
     t = torch.randn(2, 8, 4, 4, requires_grad=True)
