@@ -28,6 +28,7 @@ import datetime
 import os
 import os.path as osp
 import re
+import shutil
 import statistics
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -274,9 +275,28 @@ def run_m5(args, meta, work, opts, teacher, t_ckpt, student_runs):
             [f for _, f in M5_ROWS.values() if f])
 
 
+def df_timing(args, work, data_root, t_ckpt):
+    """Seconds per training iteration of the no-KD student and of each data-free row,
+    each run alone for ``--df-timing-iters`` logged iterations (the full runs share the
+    cores, so their own logs are not comparable)."""
+    n = args.df_timing_iters
+    val = data_free_options(data_root, n, 0)[:4]  # val / test loaders on the toy data
+    specs = [('student', M5_ROWS['student'][0], data_options(data_root, args.batch_size))]
+    specs += [(name, cfg, val + [f'{key}={t_ckpt}'])
+              for name, (cfg, _, key, _) in M7_ROWS.items()]
+    secs = {}
+    for name, cfg, opts in specs:
+        out = osp.join(work, 'timing-df', name.replace(':', '_'))
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        run([sys.executable, 'tools/train.py', cfg, '--work-dir', out, '--max-iters',
+             str(n), '--cfg-options', 'default_hooks.logger.interval=10', *opts],
+            osp.join(out, 'train.log'), f'timing {name}')
+        secs[name] = logged_seconds_per_iter(out)
+    return secs
+
+
 def run_m7(args, meta, work, data_root, teacher, t_ckpt, student_runs):
-    for res, seed in zip(student_runs, args.seeds):
-        res['seconds_per_iter'] = logged_seconds_per_iter(run_dir(work, 'student', seed))
     jobs = [(name, lambda name=name, seed=seed, cfg=cfg, key=key, n=args.df_iters * k:
              train_once(f'{name} s{seed}', cfg, run_dir(work, name, seed), n, seed,
                         [f'{key}={t_ckpt}'], fresh=args.fresh, iters=n,
@@ -284,9 +304,10 @@ def run_m7(args, meta, work, data_root, teacher, t_ckpt, student_runs):
                         schedule=data_free_options(data_root, n, seed)))
             for name, (cfg, _, key, k) in M7_ROWS.items() for seed in args.seeds]
     runs = collect(args, jobs)
-    for name, results in runs.items():
-        for res, seed in zip(results, args.seeds):
-            res['seconds_per_iter'] = logged_seconds_per_iter(run_dir(work, name, seed))
+    secs = df_timing(args, work, data_root, t_ckpt)
+    for name, results in dict(runs, student=student_runs).items():
+        for res in results:
+            res['seconds_per_iter'] = secs[name]
     rows = m7_rows(teacher, student_runs, runs)
     checks = m7_verdicts(rows)
     notes = [f'{args.df_iters * STUDENT_ITER} student steps (batch 32 of generated '
@@ -294,9 +315,11 @@ def run_m7(args, meta, work, data_root, teacher, t_ckpt, student_runs):
              f'{STUDENT_ITER} student steps, DAFL {args.df_iters * STUDENT_ITER} '
              'iterations of one; no real training image is read. Teacher and no-KD '
              'student as in the classification table (the student row trains on the '
-             'real images). time/iter vs no-KD: medians of the training logs\' '
-             'iteration times (a data-free iteration holds its generator steps and '
-             f'student steps). Peak memory: {teacher["peak_mem_kind"]}.']
+             'real images). time/iter vs no-KD: each row trained alone for '
+             f'{args.df_timing_iters} iterations, median of the logged iteration times '
+             '(an M7 / DFAD iteration holds its generator steps and 5 student steps, a '
+             f'DAFL one a generator and a student step). Peak memory: '
+             f'{teacher["peak_mem_kind"]}.']
     title = (f'Data-free distillation (M7) on {meta["dataset"]} ({args.machine}, '
              f'{meta["date"]}): student top-1 over seeds {args.seeds}.')
     table = markdown(title, meta, rows, checks, notes)
@@ -321,6 +344,8 @@ def parse_args(argv):
                    help='dataset size multiplier (1: 1000 / 1000 images)')
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--timing-iters', type=int, default=12)
+    p.add_argument('--df-timing-iters', type=int, default=40,
+                   help='iterations of the data-free timing runs (default 40)')
     p.add_argument('--jobs', type=int, default=2,
                    help='training runs at once (default 2: one thread each on 2 cores)')
     p.add_argument('--machine', default='cpu2', help='machine tag of the result files')
@@ -330,8 +355,10 @@ def parse_args(argv):
                    help="do not update the methods' READMEs")
     p.add_argument('--fresh', action='store_true', help='retrain everything')
     args = p.parse_args(argv)
-    if min(args.epochs, args.teacher_epochs, args.scale, args.df_iters, args.jobs) < 1:
-        p.error('--epochs, --teacher-epochs, --df-iters, --scale and --jobs must be >= 1')
+    if min(args.epochs, args.teacher_epochs, args.scale, args.df_iters, args.jobs,
+           args.df_timing_iters) < 1:
+        p.error('--epochs, --teacher-epochs, --df-iters, --df-timing-iters, --scale and '
+                '--jobs must be >= 1')
     args.rows = ['student']
     check_seeds(p, args)
     return args

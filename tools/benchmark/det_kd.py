@@ -64,8 +64,8 @@ def data_options(root, batch_size):
 
 def command_line(script, argv):
     """The command that reproduces this run (goes into the result file)."""
-    return f'python tools/benchmark/{script} ' + ' '.join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    return ' '.join(['python', f'tools/benchmark/{script}', *(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))])
 
 
 def make_toy_det(scale, work):
