@@ -42,6 +42,14 @@ def det_data_options(root, batch_size=4):
     return opts
 
 
+@pytest.fixture
+def mmrazor_scope():
+    """Build with the mmrazor default scope, whatever an earlier test left set."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        yield
+
+
 @pytest.fixture(scope='session')
 def toy_cls_root(tmp_path_factory):
     """A small toy classification set (mmpretrain CustomDataset folders)."""

@@ -21,6 +21,8 @@ from kd_plugins.models.algorithms.dual_generator_distill import (BNInputRecorder
 from kd_plugins.models.losses.data_free import channel_stats
 from kd_plugins.models.utils import DistillConfigError
 
+pytestmark = pytest.mark.usefixtures('mmrazor_scope')
+
 M7_TOY = osp.join(CONFIGS, 'dual_generator', 'm7_wrn-16-2_resnet8_toy-cls.py')
 
 

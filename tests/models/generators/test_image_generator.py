@@ -2,9 +2,10 @@
 named."""
 import pytest
 import torch
-from mmengine.dataset import pseudo_collate
 
 from kd_plugins.models.generators import DataFreeImageGenerator
+
+pytestmark = pytest.mark.usefixtures('mmrazor_scope')
 
 
 @pytest.mark.parametrize('img_size,out_channels,num_upsamples', [(32, 3, 2), (16, 1, 3),

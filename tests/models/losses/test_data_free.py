@@ -10,6 +10,8 @@ from kd_plugins.models.losses.data_free import (
     LogitsDistillLoss, TeacherOneHotLoss, bn_statistics_loss, channel_stats,
     information_entropy_loss, logits_discrepancy, logits_distill_loss, onehot_loss)
 
+pytestmark = pytest.mark.usefixtures('mmrazor_scope')
+
 
 def test_adversarial_loss_decreases_with_disagreement():
     t = torch.tensor([[2., 0., -2.]])
