@@ -7,5 +7,5 @@ from . import compat
 
 compat.apply()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registers modules)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers modules)
 from .version import __version__  # noqa: E402,F401

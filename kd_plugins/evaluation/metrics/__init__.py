@@ -1,0 +1,3 @@
+from .boundary import BoundaryFScore, boundary_f_counts
+
+__all__ = ['BoundaryFScore', 'boundary_f_counts']
