@@ -60,5 +60,9 @@ def test_metric_accumulates_and_ignores():
 
 
 def test_registered_for_mmseg_evaluators():
+    """Found by an mmseg config's evaluator (default scope mmseg), whatever scope an
+    earlier test left set."""
+    from mmengine.registry import DefaultScope
     from mmseg.registry import METRICS
-    assert METRICS.build(dict(type='BoundaryFScore', tolerance=3)).tolerance == 3
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        assert METRICS.build(dict(type='BoundaryFScore', tolerance=3)).tolerance == 3
