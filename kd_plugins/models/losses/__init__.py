@@ -14,6 +14,8 @@ from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_
 from .hybrid_attention import (HybridAttentionLoss, channel_attention_vector,
                                hybrid_attention_loss, spatial_attention_map)
 from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
+from .multi_teacher_seg import (BoundaryAwareMultiTeacherKDLoss, boundary_pixel_weights,
+                                multi_teacher_pixel_kd, teacher_quality, teacher_weights)
 
 __all__ = [
     'AdaptiveSoftLabelLoss', 'adaptive_weight', 'binary_entropy',
@@ -24,5 +26,7 @@ __all__ = [
     'confidence_masked_feature_loss', 'confident_regression_loss', 'soft_label_loss',
     'SUPPORTED_HEAD_TYPES', 'check_head_type', 'confidence_map', 'split_yolov3',
     'HybridAttentionLoss', 'channel_attention_vector', 'hybrid_attention_loss',
-    'spatial_attention_map', 'InfoMapDistillLoss', 'info_map_distill_loss', 'information_map'
+    'spatial_attention_map', 'BoundaryAwareMultiTeacherKDLoss', 'boundary_pixel_weights',
+    'multi_teacher_pixel_kd', 'teacher_quality', 'teacher_weights', 'InfoMapDistillLoss',
+    'info_map_distill_loss', 'information_map'
 ]

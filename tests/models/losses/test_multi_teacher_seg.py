@@ -1,0 +1,97 @@
+"""M6 multi-teacher, boundary-weighted pixel KD on hand-checkable tensors."""
+import math
+
+import pytest
+import torch
+
+from kd_plugins.models.losses import (BoundaryAwareMultiTeacherKDLoss,
+                                      boundary_pixel_weights, multi_teacher_pixel_kd,
+                                      teacher_quality, teacher_weights)
+
+
+def kl(p):
+    """KL((p, 1 - p) || (1/2, 1/2))."""
+    return p * math.log(2 * p) + (1 - p) * math.log(2 * (1 - p))
+
+
+def logits(*pixels):
+    """(1, 2, 1, W) logits from per-pixel (class-0, class-1) pairs."""
+    return torch.tensor(pixels, dtype=torch.float32).t().reshape(1, 2, 1, -1)
+
+
+def test_quality_and_weights_by_hand():
+    t = logits((2.0, 0.0), (0.0, 2.0), (2.0, 0.0), (0.0, 2.0))  # argmax 0 1 0 1
+    labels = torch.tensor([[[0, 1, 1, 255]]])                # 2 of 3 valid pixels hit
+    assert teacher_quality(t, labels).item() == pytest.approx(2 / 3)
+    uniform = torch.zeros(1, 4, 2, 2)
+    assert teacher_quality(uniform).item() == pytest.approx(0.25)  # confidence 1/C
+    w = teacher_weights(torch.tensor([[1.0], [0.0]]), temperature=0.5)
+    assert w[:, 0].tolist() == pytest.approx([math.e**2 / (math.e**2 + 1),
+                                              1 / (math.e**2 + 1)])
+
+
+def test_boundary_pixel_weights_by_hand():
+    labels = torch.tensor([[[0, 0, 1, 1, 255]]])
+    m = boundary_pixel_weights(labels, band_width=0, boundary_weight=2.0)
+    assert m.tolist() == [[[1.0, 3.0, 3.0, 1.0, 0.0]]]
+    assert boundary_pixel_weights(labels, 1, 2.0)[0, 0].tolist() == [3, 3, 3, 3, 0]
+
+
+def test_teacher_wrong_on_the_image_teaches_less():
+    student = torch.zeros(1, 2, 1, 2)
+    labels = torch.tensor([[[0, 1]]])
+    good = logits((math.log(3), 0.0), (0.0, math.log(3)))  # right: p = 0.75
+    bad = logits((0.0, math.log(9)), (math.log(9), 0.0))   # wrong: p = 0.9
+    w_good = math.e**2 / (math.e**2 + 1)  # softmax([1, 0] / 0.5)
+    expected = w_good * kl(0.75) + (1 - w_good) * kl(0.9)
+    loss = multi_teacher_pixel_kd(student, [good, bad], labels, tau=1.0, band_width=0,
+                                  boundary_weight=2.0, weight_temperature=0.5)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    # equal-weight reference: the bad teacher would pull harder
+    assert loss.item() < 0.5 * (kl(0.75) + kl(0.9))
+
+
+def test_boundary_pixels_count_more():
+    labels = torch.tensor([[[0, 0, 1, 1]]])  # m = 1, 3, 3, 1 (sum 8)
+    student = torch.zeros(1, 2, 1, 4)
+    far = logits((math.log(3), 0.0), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0))
+    near = logits((0.0, 0.0), (math.log(3), 0.0), (0.0, 0.0), (0.0, 0.0))
+    kwargs = dict(band_width=0, boundary_weight=2.0)
+    assert multi_teacher_pixel_kd(student, [far], labels, **kwargs).item() == \
+        pytest.approx(kl(0.75) / 8, rel=1e-5)
+    assert multi_teacher_pixel_kd(student, [near], labels, **kwargs).item() == \
+        pytest.approx(3 * kl(0.75) / 8, rel=1e-5)
+
+
+def test_no_labels_uses_confidence_and_gradient_reaches_student_only():
+    torch.manual_seed(0)
+    s = torch.randn(2, 3, 8, 8, requires_grad=True)
+    t1 = torch.randn(2, 3, 4, 4, requires_grad=True)  # other resolution: resized
+    t2 = torch.randn(2, 3, 8, 8)
+    loss = BoundaryAwareMultiTeacherKDLoss(tau=2.0, loss_weight=0.5)(s, [t1, t2])
+    loss.backward()
+    assert loss.item() > 0 and s.grad.abs().sum() > 0 and t1.grad is None
+    same = multi_teacher_pixel_kd(s.detach(), [s.detach(), s.detach()])
+    assert same.item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_bad_input_is_named():
+    s = torch.zeros(1, 2, 4, 4)
+    with pytest.raises(ValueError, match='at least one teacher'):
+        multi_teacher_pixel_kd(s, [])
+    with pytest.raises(ValueError, match=r'teacher 0 logits \(1, 3, 4, 4\)'):
+        multi_teacher_pixel_kd(s, [torch.zeros(1, 3, 4, 4)])
+    with pytest.raises(ValueError, match="quality='labels' needs labels"):
+        multi_teacher_pixel_kd(s, [s], quality='labels')
+    for kwargs, msg in ((dict(tau=0), 'tau'), (dict(band_width=-1), 'band_width'),
+                        (dict(quality='vote'), 'quality must be one of'),
+                        (dict(weight_temperature=0), 'weight_temperature'),
+                        (dict(boundary_weight=-1), 'boundary_weight')):
+        with pytest.raises(ValueError, match=msg):
+            BoundaryAwareMultiTeacherKDLoss(**kwargs)
+
+
+def test_registered_in_mmrazor(mmrazor_scope):
+    from mmrazor.registry import MODELS
+    loss = MODELS.build(dict(type='BoundaryAwareMultiTeacherKDLoss', band_width=5))
+    assert isinstance(loss, BoundaryAwareMultiTeacherKDLoss) and loss.band_width == 5
