@@ -24,6 +24,7 @@ from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
 from ...models.utils.boundary import dilate, label_boundary
+from ...models.utils.config_checks import check_int
 
 
 def mask_boundary(mask: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -78,10 +79,8 @@ class BoundaryFScore(BaseMetric):
     def __init__(self, tolerance: int = 2, ignore_index: int = 255,
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
-            raise ValueError(f'tolerance must be an integer >= 0 (pixels), got '
-                             f'{tolerance!r}')
-        self.tolerance, self.ignore_index = tolerance, ignore_index
+        self.tolerance = check_int(tolerance, 'tolerance', unit=' (pixels)')
+        self.ignore_index = ignore_index
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.dataset_meta['classes'])

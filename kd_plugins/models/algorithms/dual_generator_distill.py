@@ -65,13 +65,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ..losses.data_free import channel_stats
 from ..utils.build import build_codebase_model
 from ..utils.config_checks import (DistillConfigError, check_num_classes, check_number,
-                                   check_teacher_ckpt)
-
-
-def _check_positive_int(value, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise DistillConfigError(f'{field} must be a positive int, got {value!r}')
-    return value
+                                   check_positive_int, check_teacher_ckpt, is_int)
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -97,7 +91,7 @@ def split_batch(batch_size: int, hard_ratio: float,
                 easy_ratio: float) -> Tuple[int, int]:
     """``(num_hard, num_easy)`` summing to ``batch_size`` in the ratio given (hard count
     rounded); a generator with a non-zero ratio gets at least one image or an error."""
-    _check_positive_int(batch_size, 'batch_size')
+    check_positive_int(batch_size, 'batch_size', DistillConfigError)
     hard = check_number(hard_ratio, 'hard_ratio', error=DistillConfigError)
     easy = check_number(easy_ratio, 'easy_ratio', error=DistillConfigError)
     if hard == 0 and easy == 0:
@@ -122,7 +116,7 @@ def build_generator(cfg: Dict, field: str, input_shape: Tuple[int, ...]) -> nn.M
     except (TypeError, ValueError) as err:
         raise DistillConfigError(f'{field}: {err}') from err
     latent_dim = getattr(generator, 'latent_dim', None)
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim <= 0:
+    if not is_int(latent_dim) or latent_dim <= 0:
         raise DistillConfigError(f'{field}: a generator must have a positive int '
                                  f'latent_dim, got {latent_dim!r}')
     was_training = generator.training
@@ -222,13 +216,15 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
         check_teacher_ckpt(teacher_ckpt)
         self.num_hard, self.num_easy = split_batch(batch_size, hard_ratio, easy_ratio)
         self.batch_size = batch_size
-        self.student_iter = _check_positive_int(student_iter, 'student_iter')
-        self.generator_iter = _check_positive_int(generator_iter, 'generator_iter')
+        self.student_iter = check_positive_int(student_iter, 'student_iter',
+                                               DistillConfigError)
+        self.generator_iter = check_positive_int(generator_iter, 'generator_iter',
+                                                 DistillConfigError)
         if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
             raise DistillConfigError(
                 f'input_shape must be (C, H, W), got {input_shape!r}')
         self.input_shape = tuple(
-            _check_positive_int(v, 'input_shape') for v in input_shape)
+            check_positive_int(v, 'input_shape', DistillConfigError) for v in input_shape)
         if isinstance(data_preprocessor, dict):
             data_preprocessor = build_codebase_model(
                 dict(dict(type='mmpretrain.ClsDataPreprocessor'), **data_preprocessor),

@@ -36,17 +36,17 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from ..utils.build import build_codebase_model
-from ..utils.config_checks import DistillConfigError
+from ..utils.config_checks import DistillConfigError, check_int, is_int
 from .preprocess_aware_distill import PreprocessAwareDistill
 
 RECORDER = 'ha_backbone'
 
 
 def _stage_tuple(value, field: str) -> tuple:
-    if isinstance(value, int) and not isinstance(value, bool):
+    if is_int(value):
         value = (value, )
     if not isinstance(value, (list, tuple)) or not value or any(
-            isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value):
+            not is_int(v) or v < 0 for v in value):
         raise DistillConfigError(f'{field} must be a non-empty sequence of stage indices '
                                  f'(integers >= 0), got {value!r}')
     if len(set(value)) != len(value):
@@ -154,7 +154,7 @@ class HybridAttentionDistill(PreprocessAwareDistill):
     def _selected_counts(num_selected, stages, teacher_stages, s_plan, t_plan) -> tuple:
         if num_selected is None:
             counts = tuple(s_plan[s][1][0] for s in stages)
-        elif isinstance(num_selected, int) and not isinstance(num_selected, bool):
+        elif is_int(num_selected):
             counts = (num_selected, ) * len(stages)
         elif isinstance(num_selected, (list, tuple)) and len(num_selected) == len(stages):
             counts = tuple(num_selected)
@@ -164,8 +164,7 @@ class HybridAttentionDistill(PreprocessAwareDistill):
         for i, (k, s, t) in enumerate(zip(counts, stages, teacher_stages)):
             s_c, t_c = s_plan[s][1][0], t_plan[t][1][0]
             where = f'num_selected (stage {s}, entry {i})'
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise DistillConfigError(f'{where} must be an integer >= 1, got {k!r}')
+            check_int(k, where, 1, DistillConfigError)
             if k > t_c:
                 raise DistillConfigError(
                     f'{where}={k} exceeds the teacher\'s {t_c} channels at stage {t}: '

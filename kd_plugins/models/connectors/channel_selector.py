@@ -19,7 +19,7 @@ import torch
 from mmrazor.models.architectures.connectors.base_connector import BaseConnector
 from mmrazor.registry import MODELS
 
-from ..utils.config_checks import check_number
+from ..utils.config_checks import check_int, check_number
 
 
 @MODELS.register_module()
@@ -38,9 +38,8 @@ class ActiveChannelSelector(BaseConnector):
     def __init__(self, in_channel: int, num_selected: int, momentum: float = 0.1,
                  p: float = 2.0, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        for name, value in (('in_channel', in_channel), ('num_selected', num_selected)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be an integer >= 1, got {value!r}')
+        check_int(in_channel, 'in_channel', 1)
+        check_int(num_selected, 'num_selected', 1)
         if num_selected > in_channel:
             raise ValueError(f'num_selected={num_selected} exceeds the teacher feature\'s '
                              f'in_channel={in_channel}: cannot select more channels '

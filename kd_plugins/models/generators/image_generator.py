@@ -24,11 +24,7 @@ from mmengine.model import BaseModule
 from mmrazor.registry import MODELS
 from torch import nn
 
-
-def _positive_int(value, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f'{field} must be a positive int, got {value!r}')
-    return value
+from ..utils.config_checks import check_positive_int
 
 
 @MODELS.register_module()
@@ -58,11 +54,11 @@ class DataFreeImageGenerator(BaseModule):
                  output_norm: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.img_size = _positive_int(img_size, 'img_size')
-        self.latent_dim = _positive_int(latent_dim, 'latent_dim')
-        self.hidden_channels = _positive_int(hidden_channels, 'hidden_channels')
-        self.out_channels = _positive_int(out_channels, 'out_channels')
-        self.num_upsamples = _positive_int(num_upsamples, 'num_upsamples')
+        self.img_size = check_positive_int(img_size, 'img_size')
+        self.latent_dim = check_positive_int(latent_dim, 'latent_dim')
+        self.hidden_channels = check_positive_int(hidden_channels, 'hidden_channels')
+        self.out_channels = check_positive_int(out_channels, 'out_channels')
+        self.num_upsamples = check_positive_int(num_upsamples, 'num_upsamples')
         scale = 2**num_upsamples
         if img_size % scale:
             raise ValueError(f'img_size={img_size} must be a multiple of '
@@ -94,7 +90,7 @@ class DataFreeImageGenerator(BaseModule):
         module's device (MMRazor's data-free algorithms make it on the CPU)."""
         device = self.linear.weight.device
         if latent is None:
-            latent = torch.randn(_positive_int(batch_size, 'batch_size'),
+            latent = torch.randn(check_positive_int(batch_size, 'batch_size'),
                                  self.latent_dim, device=device)
         elif latent.dim() != 2 or latent.size(1) != self.latent_dim:
             raise ValueError(f'latent must be (N, latent_dim={self.latent_dim}), got '

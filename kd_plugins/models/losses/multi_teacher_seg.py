@@ -31,7 +31,7 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from ..utils.boundary import boundary_band
-from ..utils.config_checks import check_number
+from ..utils.config_checks import check_int, check_number
 
 QUALITIES = ('auto', 'labels', 'confidence')
 
@@ -129,11 +129,7 @@ class BoundaryAwareMultiTeacherKDLoss(nn.Module):
                  ignore_index: int = 255, loss_weight: float = 1.0):
         super().__init__()
         self.tau = check_number(tau, 'tau', strict=True)
-        if isinstance(band_width, bool) or not isinstance(band_width, int) or \
-                band_width < 0:
-            raise ValueError(f'band_width must be an integer >= 0 (pixels), got '
-                             f'{band_width!r}')
-        self.band_width = band_width
+        self.band_width = check_int(band_width, 'band_width', unit=' (pixels)')
         self.boundary_weight = check_number(boundary_weight, 'boundary_weight')
         if quality not in QUALITIES:
             raise ValueError(f'quality must be one of {QUALITIES}, got {quality!r}')

@@ -11,6 +11,8 @@ boundary pixels and do not make their neighbours one.
 import torch
 import torch.nn.functional as F
 
+from .config_checks import check_int
+
 
 def _batched(label: torch.Tensor) -> torch.Tensor:
     if label.dim() == 2:
@@ -37,8 +39,7 @@ def label_boundary(label: torch.Tensor, ignore_index: int = 255) -> torch.Tensor
 
 def dilate(mask: torch.Tensor, width: int) -> torch.Tensor:
     """Bool map of the pixels within Chebyshev distance ``width`` of ``mask``."""
-    if isinstance(width, bool) or not isinstance(width, int) or width < 0:
-        raise ValueError(f'width must be an integer >= 0, got {width!r}')
+    check_int(width, 'width')
     m = _batched(mask).float().unsqueeze(1)
     if width:
         m = F.max_pool2d(m, 2 * width + 1, stride=1, padding=width)

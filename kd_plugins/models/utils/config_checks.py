@@ -38,6 +38,26 @@ def check_number(value, field: str, minimum: float = 0.0, strict: bool = False,
     return float(value)
 
 
+def is_int(value) -> bool:
+    """A plain integer (``True`` / ``False`` are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_int(value, field: str, minimum: int = 0, error=ValueError, unit: str = '') -> int:
+    """``value`` if it is an integer ``>= minimum``; otherwise ``error`` naming
+    ``field`` (``unit`` follows the bound in the message, e.g. ``' (pixels)'``)."""
+    if not is_int(value) or value < minimum:
+        raise error(f'{field} must be an integer >= {minimum}{unit}, got {value!r}')
+    return value
+
+
+def check_positive_int(value, field: str, error=ValueError) -> int:
+    """``value`` if it is an integer > 0; otherwise ``error`` naming ``field``."""
+    if not is_int(value) or value <= 0:
+        raise error(f'{field} must be a positive int, got {value!r}')
+    return value
+
+
 def check_teacher_ckpt(teacher_ckpt: Optional[str], field: str = 'teacher_ckpt'):
     """A teacher checkpoint must be an existing local file (nothing downloads)."""
     if teacher_ckpt is None:
