@@ -6,43 +6,21 @@
 # iterations (the same student-step budget). Runs in one process thanks to kd_plugins'
 # compat fix 4.
 # MMRazor's algorithm has `teachers`, not `teacher`: set the checkpoint with
-#   python tools/train.py THIS --cfg-options model.teachers.wrn16.ckpt_path=T.pth
+#   python tools/train.py THIS --cfg-options model.teachers.teacher.ckpt_path=T.pth
 # (--teacher-ckpt does not apply to it).
-_base_ = ['../dual_generator/m7_wrn-16-2_resnet8_toy-cls.py']
+_base_ = ['../_base_/distill/mmrazor_data_free.py',
+          '../dual_generator/m7_wrn-16-2_resnet8_toy-cls.py']
 
 student_steps = _base_.max_iters * _base_.student_iter
 val_interval = _base_.val_interval * _base_.student_iter
 model = dict(
+    _base_.dafl_model,
     _delete_=True,
-    _scope_='mmrazor',
-    type='DAFLDataFreeDistillation',
     data_preprocessor=_base_.data_preprocessor,
     architecture=dict(_scope_='mmpretrain', **_base_.toy_cls_student),
     teachers=dict(
-        wrn16=dict(build_cfg=dict(_scope_='mmpretrain', **_base_.toy_cls_teacher))),
-    generator=_base_.generator,
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(fc=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(fc=dict(type='ModuleOutputs', source='wrn16.head.fc')),
-        distill_losses=dict(loss_kl=dict(type='KLDivergence', tau=6, loss_weight=1)),
-        loss_forward_mappings=dict(loss_kl=dict(
-            preds_S=dict(from_student=True, recorder='fc'),
-            preds_T=dict(from_student=False, recorder='fc')))),
-    generator_distiller=dict(
-        type='ConfigurableDistiller',
-        teacher_recorders=dict(
-            gap=dict(type='ModuleOutputs', source='wrn16.neck.gap'),
-            fc=dict(type='ModuleOutputs', source='wrn16.head.fc')),
-        # DAFL's weights: one-hot 1, activation 0.1, information entropy 5
-        distill_losses=dict(
-            loss_oh=dict(type='OnehotLikeLoss', loss_weight=1.0),
-            loss_ie=dict(type='InformationEntropyLoss', loss_weight=5.0, gather=True),
-            loss_ac=dict(type='ActivationLoss', loss_weight=0.1)),
-        loss_forward_mappings=dict(
-            loss_oh=dict(preds_T=dict(from_student=False, recorder='fc')),
-            loss_ie=dict(preds_T=dict(from_student=False, recorder='fc')),
-            loss_ac=dict(feat_T=dict(from_student=False, recorder='gap')))))
+        teacher=dict(build_cfg=dict(_scope_='mmpretrain', **_base_.toy_cls_teacher))),
+    generator=_base_.generator)
 
 # the generated batch size is the loader's batch size for MMRazor's algorithms
 train_dataloader = dict(batch_size=_base_.batch_size)

@@ -124,7 +124,7 @@ def test_mmrazor_baselines_train_in_one_process(name, tmp_path, toy_data_and_tea
     opts = [f'{s}_dataloader.{k}={v}' for s in ('val', 'test')
             for k, v in (('dataset.data_root', root), ('num_workers', 0),
                          ('persistent_workers', False))]
-    opts += [f'model.teachers.wrn16.ckpt_path={ckpt}', 'train_dataloader.batch_size=8',
+    opts += [f'model.teachers.teacher.ckpt_path={ckpt}', 'train_dataloader.batch_size=8',
              'default_hooks.logger.interval=1']
     if name == 'dfad':
         opts.append('model.student_iter=2')

@@ -56,9 +56,9 @@ M7_ROWS = {
     'M7': (f'configs/dual_generator/m7_{PAIR}', 'configs/dual_generator',
            'model.teacher_ckpt', 1),
     'mmrazor:dafl': (f'configs/mmrazor_dafl/dafl_{PAIR}', None,
-                     'model.teachers.wrn16.ckpt_path', 5),
+                     'model.teachers.teacher.ckpt_path', 5),
     'mmrazor:dfad': (f'configs/mmrazor_dfad/dfad_{PAIR}', None,
-                     'model.teachers.wrn16.ckpt_path', 1),
+                     'model.teachers.teacher.ckpt_path', 1),
 }
 STUDENT_ITER = 5  # M7 / DFAD student steps per iteration (their configs' student_iter)
 M5_TARGET = 0.010  # M5 >= best of KD, AT, CWD + 1.0 top-1 point
