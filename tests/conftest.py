@@ -71,6 +71,20 @@ def cls_data_options(root, batch_size=8):
     return opts
 
 
+@pytest.fixture(scope='session')
+def toy_seg_root(tmp_path_factory):
+    """A small toy segmentation set (mmseg img_dir / ann_dir)."""
+    from kd_plugins.datasets.toy_data import make_seg
+    out = osp.join(str(tmp_path_factory.mktemp('toy_seg')), 'toy_seg')
+    make_seg(out, num_train=8, num_val=4, seed=0)
+    return out
+
+
+def seg_data_options(root, batch_size=2):
+    """--cfg-options that point a toy segmentation config at ``root`` (no workers)."""
+    return cls_data_options(root, batch_size)
+
+
 def load_benchmark_tool(name):
     """A module of tools/benchmark/ (``name`` without .py), loaded from its file."""
     import importlib.util

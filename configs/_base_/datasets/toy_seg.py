@@ -44,5 +44,7 @@ val_dataloader = dict(
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
+# mIoU + Dice from mmseg, boundary F-score within 2 px (kd_plugins' BoundaryFScore)
+val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
+                 dict(type='BoundaryFScore', tolerance=2)]
 test_evaluator = val_evaluator

@@ -35,8 +35,8 @@ from ..utils.config_checks import (check_feature_channels, check_level_counts,
                                    check_num_classes, check_recorder_sources,
                                    check_teacher_ckpt)
 
-_NORM_ATTRS = ('_enable_normalize', '_channel_conversion', 'pad_size_divisor',
-               'pad_value')
+_NORM_ATTRS = ('_enable_normalize', '_channel_conversion', 'channel_conversion',
+               'pad_size_divisor', 'pad_value')
 
 
 def preprocess_signature(pp: Optional[nn.Module]):
@@ -54,6 +54,13 @@ def preprocess_signature(pp: Optional[nn.Module]):
     return tuple(sig)
 
 
+def channel_conversion(pp: nn.Module) -> bool:
+    """Whether a preprocessor swaps BGR <-> RGB (mmengine / mmdet spell the flag
+    ``_channel_conversion``, mmseg's SegDataPreProcessor ``channel_conversion``)."""
+    return bool(getattr(pp, '_channel_conversion', False)
+                or getattr(pp, 'channel_conversion', False))
+
+
 def renormalize(inputs: torch.Tensor, src: nn.Module, dst: nn.Module) -> torch.Tensor:
     """Map a batch normalised by preprocessor ``src`` to ``dst``'s normalisation.
 
@@ -62,8 +69,7 @@ def renormalize(inputs: torch.Tensor, src: nn.Module, dst: nn.Module) -> torch.T
     x = inputs
     if getattr(src, '_enable_normalize', False):
         x = x * src.std + src.mean
-    if bool(getattr(src, '_channel_conversion', False)) != \
-            bool(getattr(dst, '_channel_conversion', False)) and x.size(1) == 3:
+    if channel_conversion(src) != channel_conversion(dst) and x.size(1) == 3:
         x = x.flip(1)
     if getattr(dst, '_enable_normalize', False):
         x = (x - dst.mean) / dst.std

@@ -6,7 +6,9 @@ another resolution is resized to the student's), labels ``y`` (N, H, W) when kno
     quality   q_k(n) = pixel accuracy of argmax t_k against y on the valid pixels of
                        image n (``quality='labels'``), or the mean max-softmax
                        confidence of t_k (``'confidence'``: no labels needed);
-                       ``'auto'``: labels when given, else confidence
+                       ``'auto'``: labels when given, else confidence; ``'equal'``:
+                       no measurement, every teacher weighs 1/K (the equal-weight
+                       multi-teacher baseline)
     weight    w_k(n) = softmax_k( q_k(n) / weight_temperature )
     pixels    m(p)   = 1 + boundary_weight * [p within band_width of a label boundary]
                        (0 on ignored pixels; 1 everywhere without labels)
@@ -33,7 +35,7 @@ from torch import nn
 from ..utils.boundary import boundary_band
 from ..utils.config_checks import check_int, check_number
 
-QUALITIES = ('auto', 'labels', 'confidence')
+QUALITIES = ('auto', 'labels', 'confidence', 'equal')
 
 
 def teacher_quality(logits: torch.Tensor, labels: Optional[torch.Tensor] = None,
@@ -66,12 +68,9 @@ def pixel_kl(preds_S: torch.Tensor, preds_T: torch.Tensor, tau: float) -> torch.
     return tau**2 * (log_p_t.exp() * (log_p_t - log_p_s)).sum(1)
 
 
-def multi_teacher_pixel_kd(preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
-                           labels: Optional[torch.Tensor] = None, tau: float = 1.0,
-                           band_width: int = 3, boundary_weight: float = 2.0,
-                           quality: str = 'auto', weight_temperature: float = 0.1,
-                           ignore_index: int = 255) -> torch.Tensor:
-    """``L`` of the module docstring."""
+def prepare_teachers(preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
+                     labels: Optional[torch.Tensor] = None):
+    """Teacher logits resized to the student's, labels ``(N, H, W)`` at its size."""
     if preds_S.dim() != 4 or not preds_T:
         raise ValueError('multi-teacher pixel KD takes (N, C, H, W) student logits and '
                          f'at least one teacher, got {tuple(preds_S.shape)} and '
@@ -91,14 +90,37 @@ def multi_teacher_pixel_kd(preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor
         if labels.shape[-2:] != size:
             labels = F.interpolate(labels[:, None].float(), size=size,
                                    mode='nearest')[:, 0].long()
-    use_labels = labels is not None and quality in ('auto', 'labels')
+    return teachers, labels
+
+
+def image_teacher_weights(teachers: Sequence[torch.Tensor],
+                          labels: Optional[torch.Tensor] = None, quality: str = 'auto',
+                          weight_temperature: float = 0.1,
+                          ignore_index: int = 255) -> torch.Tensor:
+    """``(K, N)``: ``w_k(n)`` of the module docstring (teachers at the labels' size)."""
     if quality == 'labels' and labels is None:
         raise ValueError("quality='labels' needs labels; use 'confidence' or 'auto'")
+    if quality == 'equal':
+        n = teachers[0].shape[0]
+        return teachers[0].new_full((len(teachers), n), 1.0 / len(teachers))
+    use_labels = labels is not None and quality in ('auto', 'labels')
     q = torch.stack([teacher_quality(t, labels if use_labels else None, ignore_index)
                      for t in teachers])
-    w = teacher_weights(q, weight_temperature)
+    return teacher_weights(q, weight_temperature)
+
+
+def multi_teacher_pixel_kd(preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
+                           labels: Optional[torch.Tensor] = None, tau: float = 1.0,
+                           band_width: int = 3, boundary_weight: float = 2.0,
+                           quality: str = 'auto', weight_temperature: float = 0.1,
+                           ignore_index: int = 255, weights=None) -> torch.Tensor:
+    """``L`` of the module docstring; ``weights``: ``(K, N)`` teacher weights already
+    computed (else measured here)."""
+    teachers, labels = prepare_teachers(preds_S, preds_T, labels)
+    w = weights if weights is not None else image_teacher_weights(
+        teachers, labels, quality, weight_temperature, ignore_index)
     if labels is None:
-        m = preds_S.new_ones(preds_S.shape[0], *size)
+        m = preds_S.new_ones(preds_S.shape[0], *preds_S.shape[-2:])
     else:
         m = boundary_pixel_weights(labels, band_width, boundary_weight, ignore_index)
     norm = m.flatten(1).sum(1).clamp(min=1e-12)
@@ -117,7 +139,7 @@ class BoundaryAwareMultiTeacherKDLoss(nn.Module):
             that get the extra weight.
         boundary_weight (float): >= 0, extra weight of band pixels (``m = 1 + it``).
         quality (str): ``'auto'``, ``'labels'`` or ``'confidence'``: how a teacher's
-            quality on an image is measured.
+            quality on an image is measured; ``'equal'``: not at all (weights 1/K).
         weight_temperature (float): > 0; small values give the best teacher of an
             image almost all the weight, large ones weight teachers equally.
         ignore_index (int): ignored label.
@@ -138,8 +160,15 @@ class BoundaryAwareMultiTeacherKDLoss(nn.Module):
                                                strict=True)
         self.ignore_index, self.loss_weight = ignore_index, loss_weight
 
+    def teacher_weights(self, preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
+                        labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``(K, N)`` per-image teacher weights this loss gives (no gradient)."""
+        teachers, labels = prepare_teachers(preds_S, preds_T, labels)
+        return image_teacher_weights(teachers, labels, self.quality,
+                                     self.weight_temperature, self.ignore_index)
+
     def forward(self, preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
-                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+                labels: Optional[torch.Tensor] = None, weights=None) -> torch.Tensor:
         return self.loss_weight * multi_teacher_pixel_kd(
             preds_S, preds_T, labels, self.tau, self.band_width, self.boundary_weight,
-            self.quality, self.weight_temperature, self.ignore_index)
+            self.quality, self.weight_temperature, self.ignore_index, weights)

@@ -1,0 +1,6 @@
+# DeepLabV3 R18-D8, toy teacher 2, on the toy segmentation data
+# (configs/_base_/models/toy_seg.py: toy_seg_dlv3_teacher).
+_base_ = ['../_base_/models/toy_seg.py', '../_base_/datasets/toy_seg.py',
+          '../_base_/schedules/toy_seg.py', 'mmseg::_base_/default_runtime.py',
+          '../_base_/kd_runtime.py']
+model = _base_.toy_seg_dlv3_teacher
