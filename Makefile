@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export KD_VENV := $(abspath $(VENV))
 
-.PHONY: install demo test bench-det bench-semi bench-cls clean
+.PHONY: install demo test bench-det bench-semi bench-cls bench-seg clean
 
 install:
 	@bash tools/install.sh
@@ -28,6 +28,11 @@ bench-semi: install
 # part of the tests)
 bench-cls: install
 	@$(PY) tools/benchmark/cls_kd.py $(BENCH_ARGS)
+
+# segmentation (M6) benchmark on the toy medical data: two teachers (cached), no-KD,
+# MMRazor CWD, equal-weight multi-teacher, M6, 2 seeds (not part of the tests)
+bench-seg: install
+	@$(PY) tools/benchmark/seg_kd.py $(BENCH_ARGS)
 
 clean:
 	rm -rf work_dirs demo_out data/toy_* .pytest_cache

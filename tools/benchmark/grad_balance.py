@@ -2,6 +2,9 @@
 
     python tools/benchmark/grad_balance.py CFG [CFG ...] --teacher-ckpt T.pth \
         [--student-ckpt S.pth] [--batches 2] [--cfg-options k=v ...]
+    # a multi-teacher (M6) config: each teacher's checkpoint as a config option
+    python tools/benchmark/grad_balance.py M6_CFG --student-ckpt S.pth \
+        --cfg-options model.teachers.unet.ckpt_path=U.pth model.teachers.dlv3.ckpt_path=D.pth
 
 For each distillation config, on the same training batches: the gradient norm (over the
 student's parameters) of the student's task loss and of each group of distillation
@@ -70,7 +73,8 @@ def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+', help='distillation configs')
-    parser.add_argument('--teacher-ckpt', required=True)
+    parser.add_argument('--teacher-ckpt',
+                        help='the teacher checkpoint of a single-teacher config')
     parser.add_argument('--student-ckpt', help='a trained no-KD student checkpoint')
     parser.add_argument('--batches', type=int, default=2)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
