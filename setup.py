@@ -65,7 +65,9 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        package_data={'kd_plugins': ['.mim/**/*', '.mim/*']},
+        package_data={'kd_plugins': ['.mim/**/*', '.mim/*', 'service/static/*']},
+        entry_points={'console_scripts': [
+            'kd-serve-seg = kd_plugins.service.cli:main']},
         python_requires='>=3.8',
         install_requires=read_requirements('requirements/mminstall.txt'),
         extras_require={

@@ -5,6 +5,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${KD_VENV:-$ROOT/.venv}"
 cd "$ROOT"
+# the web-service tests drive a headless chromium (tests/service/)
+bash "$ROOT/tools/install_browser.sh" || exit 1
 "$VENV/bin/python" -m pytest "$@"
 rc=$?
 if [[ $rc -eq 5 ]]; then
