@@ -123,9 +123,9 @@ def run_dir(work, name, seed):
     return osp.join(work, 'runs', f'{name.replace(":", "_")}-s{seed}')
 
 
-def student_runs(args, work, opts, teachers, best):
+def student_runs(args, work, opts, teachers, best, rows=tuple(ROWS)):
     jobs, names = [], []
-    for name in ROWS:
+    for name in rows:
         for seed in args.seeds:
             names.append(name)
             jobs.append(lambda name=name, seed=seed: train_once(
@@ -262,7 +262,9 @@ def publish(args, meta, rows, checks, settings, table):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--part', choices=('all', 'teachers'), default='all')
+    p.add_argument('--part', choices=('all', 'teachers', 'students'), default='all',
+                   help="'teachers': train only the teachers; 'students': the teachers "
+                   'and the no-KD students (the checkpoints grad_balance.py needs)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--iters', type=int, default=600, help='student iterations')
     p.add_argument('--teacher-iters', type=int, default=1000,
@@ -305,6 +307,9 @@ def main(argv=None):
     if args.part == 'teachers':
         return
     best = max(teachers, key=lambda n: teachers[n]['miou'])
+    if args.part == 'students':
+        student_runs(args, work, opts, teachers, best, rows=('student', ))
+        return
     log(f'[3/5] students ({", ".join(ROWS)}), {args.iters} iterations, seeds {args.seeds};'
         f' CWD from the best teacher, {best}')
     runs = student_runs(args, work, opts, teachers, best)
