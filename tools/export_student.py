@@ -7,7 +7,9 @@ Writes ``DIR/student.pth`` (``state_dict`` + ``meta``, loadable with
 ``torch.load(weights_only=True)``) and ``DIR/student.py`` (the student's own standalone
 config: model, data, evaluator; no kd_plugins needed), so that
 ``mim test mmdet DIR/student.py --checkpoint DIR/student.pth`` evaluates it. A plain
-(non-distillation) config is exported the same way.
+(non-distillation) config is exported the same way. An evaluator that uses a kd_plugins
+metric (e.g. ``BoundaryFScore``) keeps ``custom_imports = ['kd_plugins']`` in the
+exported config, so ``mim test mmseg`` finds the metric.
 """
 import argparse
 import io
@@ -51,14 +53,30 @@ def student_state_dict(state_dict, is_distill):
     return out
 
 
+def evaluator_types(d):
+    """Metric type names of a config dict's val / test evaluators."""
+    found = []
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = d.get(key) or []
+        if isinstance(ev, dict):
+            ev = ev.get('metrics', [ev]) if 'type' not in ev else [ev]
+        found += [m.get('type') for m in (ev if isinstance(ev, list) else [ev])
+                  if isinstance(m, dict)]
+    return found
+
+
 def student_config(cfg, is_distill):
     from mmengine.config import Config
+
+    from kd_plugins.evaluation.metrics import __all__ as kd_metrics
     d = cfg.to_dict()
     if is_distill:
         d['model'] = d['model']['architecture']
     d['model'].pop('_scope_', None)
     for key in KD_ONLY_KEYS:
         d.pop(key, None)
+    if any(str(t).split('.')[-1] in kd_metrics for t in evaluator_types(d)):
+        d['custom_imports'] = dict(imports=['kd_plugins'], allow_failed_imports=False)
     d.setdefault('default_scope', 'mmdet')
     return Config(d)
 

@@ -1,6 +1,7 @@
 """M6: BoundaryAwareMultiTeacherDistill (several segmentation teachers -> one student)."""
 import copy
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -191,3 +192,27 @@ def test_toy_seg_distill_configs_train(cfg, toy_seg_root, tmp_path):
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
     log = proc.stdout + proc.stderr
     assert 'distill.loss_' in log and 'mIoU' in log and 'bF' in log
+    if cfg != M6_CFG:
+        return
+    # the user's chain: export the student, evaluate it with mmseg's own `mim test`
+    # (the exported config keeps custom_imports for the BoundaryFScore metric)
+    export = str(tmp_path / 'export')
+    proc = subprocess.run([sys.executable, 'tools/export_student.py',
+                           osp.join(work, 'iter_2.pth'), '--config', cfg, '--out', export],
+                          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    student = Config.fromfile(osp.join(export, 'student.py'))
+    assert student.model.type == 'EncoderDecoder'
+    assert student.custom_imports.imports == ['kd_plugins']
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    test_opts = {k: v for k, v in seg_data_options(toy_seg_root).items()
+                 if k.startswith('test_')}
+    proc = subprocess.run([mim, 'test', 'mmseg', osp.join(export, 'student.py'),
+                           '--checkpoint', osp.join(export, 'student.pth'), '--work-dir',
+                           str(tmp_path / 'mimtest'), *cli_options(test_opts)],
+                          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True,
+                          timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert re.search(r'mIoU: [0-9.]+', out) and re.search(r'bF: [0-9.]+', out)
