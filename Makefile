@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export KD_VENV := $(abspath $(VENV))
 
-.PHONY: install demo test bench-det bench-semi bench-cls bench-seg clean
+.PHONY: install demo test bench-det bench-semi bench-cls bench-seg bench-serve clean
 
 install:
 	@bash tools/install.sh
@@ -33,6 +33,10 @@ bench-cls: install
 # MMRazor CWD, equal-weight multi-teacher, M6, 2 seeds (not part of the tests)
 bench-seg: install
 	@$(PY) tools/benchmark/seg_kd.py $(BENCH_ARGS)
+
+# web-service latency (512 x 512 tile, 200 requests) and memory with the toy student
+bench-serve: install
+	@$(PY) tools/benchmark/serve_latency.py --train-toy work_dirs/serve_toy $(BENCH_ARGS)
 
 clean:
 	rm -rf work_dirs demo_out data/toy_* .pytest_cache
