@@ -29,14 +29,9 @@ def toy_det_root(tmp_path_factory):
 
 def det_data_options(root, batch_size=4):
     """--cfg-options that point a toy detection config at ``root`` (no workers)."""
+    from kd_plugins.datasets.toy_data import loader_options
+    opts = loader_options(root, batch_size)
     root = root.rstrip('/') + '/'
-    opts = {}
-    for split in ('train', 'val', 'test'):
-        key = f'{split}_dataloader'
-        opts[f'{key}.dataset.data_root'] = root
-        opts[f'{key}.num_workers'] = 0
-        opts[f'{key}.persistent_workers'] = False
-        opts[f'{key}.batch_size'] = batch_size
     for split in ('val', 'test'):
         opts[f'{split}_evaluator.ann_file'] = root + 'annotations/val.json'
     return opts
@@ -61,14 +56,8 @@ def toy_cls_root(tmp_path_factory):
 
 def cls_data_options(root, batch_size=8):
     """--cfg-options that point a toy classification config at ``root`` (no workers)."""
-    opts = {}
-    for split in ('train', 'val', 'test'):
-        key = f'{split}_dataloader'
-        opts[f'{key}.dataset.data_root'] = root.rstrip('/') + '/'
-        opts[f'{key}.num_workers'] = 0
-        opts[f'{key}.persistent_workers'] = False
-        opts[f'{key}.batch_size'] = batch_size
-    return opts
+    from kd_plugins.datasets.toy_data import loader_options
+    return loader_options(root, batch_size)
 
 
 @pytest.fixture(scope='session')

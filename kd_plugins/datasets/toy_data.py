@@ -49,6 +49,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 __all__ = [
+    'loader_options',
     'FORMAT_VERSION', 'DET_CLASSES', 'SEG_CLASSES', 'SEG_PALETTE',
     'CLS_CLASSES', 'RETRIEVAL_SHAPES', 'RETRIEVAL_PATTERNS',
     'RETRIEVAL_NUM_CLASSES', 'DET_MIN_VISIBLE_FRACTION', 'retrieval_classes',
@@ -83,6 +84,22 @@ RETRIEVAL_MIN_IMG_SIZE = 32
 # ---------------------------------------------------------------------------
 # generic helpers
 # ---------------------------------------------------------------------------
+def loader_options(data_root, batch_size=None):
+    """``--cfg-options`` (a dict) that point a toy config's train / val / test loaders
+    at ``data_root`` with no worker processes (tests, the service's toy student);
+    ``batch_size`` for all three when given."""
+    root = data_root.rstrip('/') + '/'
+    opts = {}
+    for split in ('train', 'val', 'test'):
+        key = f'{split}_dataloader'
+        opts[f'{key}.dataset.data_root'] = root
+        opts[f'{key}.num_workers'] = 0
+        opts[f'{key}.persistent_workers'] = False
+        if batch_size is not None:
+            opts[f'{key}.batch_size'] = batch_size
+    return opts
+
+
 def _image_rng(seed, kind, split, index):
     """Independent generator for one image, stable across dataset sizes."""
     return np.random.default_rng([

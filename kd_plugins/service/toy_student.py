@@ -29,13 +29,8 @@ def project_root():
 def toy_cfg_options(data_root, iters=2, batch_size=2, seed=0):
     """``--cfg-options`` values: the toy data at ``data_root``, no workers, ``iters``
     iterations, validation and a checkpoint at the last one."""
-    root = data_root.rstrip('/') + '/'
-    opts = {}
-    for split in ('train', 'val', 'test'):
-        key = f'{split}_dataloader'
-        opts[f'{key}.dataset.data_root'] = root
-        opts[f'{key}.num_workers'] = 0
-        opts[f'{key}.persistent_workers'] = False
+    from kd_plugins.datasets.toy_data import loader_options
+    opts = loader_options(data_root)
     opts.update({'train_dataloader.batch_size': batch_size,
                  'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
                  'default_hooks.checkpoint.interval': iters,

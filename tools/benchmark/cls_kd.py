@@ -127,6 +127,19 @@ def run_all(args, jobs):
             os.environ['OMP_NUM_THREADS'] = saved
 
 
+def common_arguments(p, work_dir, readme="method's"):
+    """The options every per-run-cached benchmark of this folder takes."""
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
+    p.add_argument('--jobs', type=int, default=2,
+                   help='training runs at once (default 2: one thread each on 2 cores)')
+    p.add_argument('--machine', default='cpu2', help='machine tag of the result files')
+    p.add_argument('--work-dir', default=work_dir)
+    p.add_argument('--out', default='benchmarks', help='results folder')
+    p.add_argument('--no-embed', action='store_true',
+                   help=f"do not update the {readme} README")
+    p.add_argument('--fresh', action='store_true', help='retrain everything')
+
+
 def teacher_row(teacher):
     return dict(name='teacher', per_seed=[teacher['top1']], mean=teacher['top1'],
                 std=0.0, peak_mem_mb=teacher['peak_mem_mb'],
@@ -333,7 +346,6 @@ def run_m7(args, meta, work, data_root, teacher, t_ckpt, student_runs):
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--part', choices=('all', 'm5', 'm7'), default='all')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--epochs', type=int, default=30, help='student epochs (default 30)')
     p.add_argument('--teacher-epochs', type=int, default=30,
                    help='teacher epochs (default 30; the teacher is cached)')
@@ -346,14 +358,7 @@ def parse_args(argv):
     p.add_argument('--timing-iters', type=int, default=12)
     p.add_argument('--df-timing-iters', type=int, default=40,
                    help='iterations of the data-free timing runs (default 40)')
-    p.add_argument('--jobs', type=int, default=2,
-                   help='training runs at once (default 2: one thread each on 2 cores)')
-    p.add_argument('--machine', default='cpu2', help='machine tag of the result files')
-    p.add_argument('--work-dir', default='work_dirs/benchmark/cls')
-    p.add_argument('--out', default='benchmarks', help='results folder')
-    p.add_argument('--no-embed', action='store_true',
-                   help="do not update the methods' READMEs")
-    p.add_argument('--fresh', action='store_true', help='retrain everything')
+    common_arguments(p, 'work_dirs/benchmark/cls', readme="methods'")
     args = p.parse_args(argv)
     if min(args.epochs, args.teacher_epochs, args.scale, args.df_iters, args.jobs,
            args.df_timing_iters) < 1:

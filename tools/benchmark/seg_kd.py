@@ -31,7 +31,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _jobs import ROOT, log, run  # noqa: E402
-from cls_kd import logged_seconds_per_iter, run_all  # noqa: E402
+from cls_kd import common_arguments, logged_seconds_per_iter, run_all  # noqa: E402
 from det_kd import (check_seeds, command_line, embed, mean_std, plot,  # noqa: E402
                     train_once, write_json)
 
@@ -265,21 +265,13 @@ def parse_args(argv):
     p.add_argument('--part', choices=('all', 'teachers', 'students'), default='all',
                    help="'teachers': train only the teachers; 'students': the teachers "
                    'and the no-KD students (the checkpoints grad_balance.py needs)')
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--iters', type=int, default=600, help='student iterations')
     p.add_argument('--teacher-iters', type=int, default=1000,
                    help='teacher iterations (default 1000; cached)')
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--timing-iters', type=int, default=20,
                    help='iterations of the per-row timing runs (default 20)')
-    p.add_argument('--jobs', type=int, default=2,
-                   help='training runs at once (default 2: one thread each on 2 cores)')
-    p.add_argument('--machine', default='cpu2', help='machine tag of the result files')
-    p.add_argument('--work-dir', default='work_dirs/benchmark/seg')
-    p.add_argument('--out', default='benchmarks', help='results folder')
-    p.add_argument('--no-embed', action='store_true',
-                   help="do not update the method's README")
-    p.add_argument('--fresh', action='store_true', help='retrain everything')
+    common_arguments(p, 'work_dirs/benchmark/seg', readme="method's")
     args = p.parse_args(argv)
     if min(args.iters, args.teacher_iters, args.batch_size, args.jobs,
            args.timing_iters) < 1:
