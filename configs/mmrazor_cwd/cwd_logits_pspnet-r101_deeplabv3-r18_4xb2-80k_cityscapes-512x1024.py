@@ -12,7 +12,8 @@
 #   mim train kd_plugins THIS --launcher pytorch --gpus 4 \
 #       --cfg-options model.teacher_ckpt=/path/to/pspnet_r101-d8_cityscapes.pth
 # ImageNet start for the student: model.architecture.pretrained=/path/to/resnet18_v1c.pth.
-_base_ = ['../_base_/distill/cityscapes_r101-d8_to_deeplabv3-r18-d8.py']
+_base_ = ['../_base_/distill/cityscapes_r101-d8_to_deeplabv3-r18-d8.py',
+          '../_base_/distill/cwd_seg_logits.py']
 teacher_ckpt = None  # local path; set with --teacher-ckpt or --cfg-options
 model = dict(
     _scope_='mmrazor',
@@ -20,15 +21,6 @@ model = dict(
     architecture=_base_.deeplabv3_r18_d8,
     teacher=_base_.pspnet_r101_d8,
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(logits=dict(type='ModuleOutputs',
-                                           source='decode_head.conv_seg')),
-        teacher_recorders=dict(logits=dict(type='ModuleOutputs',
-                                           source='decode_head.conv_seg')),
-        distill_losses=dict(loss_cwd=dict(type='ChannelWiseDivergence', tau=1,
-                                          loss_weight=5.0)),
-        loss_forward_mappings=dict(loss_cwd=dict(
-            preds_S=dict(from_student=True, recorder='logits'),
-            preds_T=dict(from_student=False, recorder='logits')))))
+    distiller=dict(_base_.cwd_seg_logits_distiller, distill_losses=dict(
+        loss_cwd=dict(_base_.cwd_loss, loss_weight=5.0))))
 find_unused_parameters = True

@@ -8,7 +8,8 @@
 # MMRazor's loss_weight 3.0 -> 0.1).
 _base_ = ['../_base_/models/toy_seg.py', '../_base_/datasets/toy_seg.py',
           '../_base_/schedules/toy_seg.py', 'mmseg::_base_/default_runtime.py',
-          '../_base_/kd_runtime.py']
+          '../_base_/kd_runtime.py',
+          '../_base_/distill/cwd_seg_logits.py']
 teacher_ckpt = None  # local path; set with --teacher-ckpt or --cfg-options
 model = dict(
     _scope_='mmrazor',
@@ -16,15 +17,6 @@ model = dict(
     architecture=_base_.toy_seg_student,
     teacher=_base_.toy_seg_unet_teacher,
     teacher_ckpt=teacher_ckpt,
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(logits=dict(type='ModuleOutputs',
-                                           source='decode_head.conv_seg')),
-        teacher_recorders=dict(logits=dict(type='ModuleOutputs',
-                                           source='decode_head.conv_seg')),
-        distill_losses=dict(loss_cwd=dict(type='ChannelWiseDivergence', tau=1,
-                                          loss_weight=0.1)),
-        loss_forward_mappings=dict(loss_cwd=dict(
-            preds_S=dict(from_student=True, recorder='logits'),
-            preds_T=dict(from_student=False, recorder='logits')))))
+    distiller=dict(_base_.cwd_seg_logits_distiller, distill_losses=dict(
+        loss_cwd=dict(_base_.cwd_loss, loss_weight=0.1))))
 find_unused_parameters = True
