@@ -51,7 +51,16 @@ def main(argv=None):
         loop.max_iters = args.max_iters
         loop.val_interval = args.max_iters
         loop.pop('dynamic_intervals', None)
-        for sch in cfg.get('param_scheduler', None) or []:
+        schedulers = cfg.get('param_scheduler', None) or []
+        if isinstance(schedulers, dict):
+            schedulers = [schedulers]
+        # a scheduler that would start at or after the last iteration never acts (and
+        # MMEngine refuses its clipped begin >= end): drop it
+        schedulers = [s for s in schedulers
+                      if not (isinstance(s.get('begin'), int) and s['begin'] > 0
+                              and s['begin'] >= args.max_iters)]
+        cfg.param_scheduler = schedulers
+        for sch in schedulers:
             sch['by_epoch'] = False
             sch.pop('convert_to_iter_based', None)
             if isinstance(sch.get('end'), int) and sch['end'] > args.max_iters:

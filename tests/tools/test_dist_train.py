@@ -112,3 +112,38 @@ def test_two_cpu_processes_train_checkpoint_and_resume(tmp_path, toy_det_root):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'coco/bbox_mAP:' in res.stdout + res.stderr
+
+
+@pytest.mark.slow
+def test_m6_two_cpu_processes(tmp_path, toy_seg_root):
+    """M6 (several teachers, adapters) under DDP: both ranks step with finite pixel and
+    feature terms, one checkpoint is written."""
+    from conftest import CONFIGS, seg_data_options
+    (tmp_path / 'record_steps_hook.py').write_text(HOOK)
+    m6 = osp.join(CONFIGS, 'multi_teacher', 'm6_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
+    cfg = tmp_path / 'm6_with_hook.py'
+    cfg.write_text(f'''_base_ = [{m6!r}]
+custom_imports = dict(imports=['kd_plugins', 'record_steps_hook'],
+                      allow_failed_imports=False)
+custom_hooks = [dict(type='RecordStepsHook', out_dir={str(tmp_path)!r})]
+''')
+    env = subprocess_env()
+    env['PYTHONPATH'] = str(tmp_path) + os.pathsep + env['PYTHONPATH']
+    env['PORT'] = str(free_port())
+    work = str(tmp_path / 'work')
+    opts = dict(seg_data_options(toy_seg_root), **{'default_hooks.logger.interval': 1,
+                                                   'train_cfg.val_interval': 10})
+    res = subprocess.run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(cfg), '2',
+                          '--work-dir', work, '--max-iters', '2', *cli_options(opts)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, failure_report(res)
+    runs = read_ranks(tmp_path)
+    for rank in (0, 1):
+        assert runs[rank][0]['world_size'] == 2
+        steps = runs[rank][0]['steps']
+        assert [s['iter'] for s in steps] == [0, 1]
+        for step in steps:
+            losses = step['losses']
+            assert {'distill.loss_pixel', 'distill.loss_feature'} <= set(losses)
+            assert all(math.isfinite(v) for v in losses.values())
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
