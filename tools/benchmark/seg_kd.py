@@ -17,8 +17,8 @@ One run, same data, teachers, schedule and seeds for every row:
 
 Metrics: mIoU and mDice (mmseg's IoUMetric) and the boundary F-score within 2 px
 (kd_plugins' BoundaryFScore), all on the toy val split, as fractions.
-Finished runs are kept (``<work-dir>/runs/<row>-s<seed>/result.json``): an interrupted
-benchmark resumes; ``--fresh`` starts over.
+Finished runs are kept (``<work-dir>/runs/<row>-i<iters>-s<seed>/result.json``): an
+interrupted benchmark resumes; ``--fresh`` starts over.
 """
 import argparse
 import datetime
@@ -119,8 +119,8 @@ def teacher_options(name, teachers, best):
     return []
 
 
-def run_dir(work, name, seed):
-    return osp.join(work, 'runs', f'{name.replace(":", "_")}-s{seed}')
+def run_dir(work, name, seed, iters):
+    return osp.join(work, 'runs', f'{name.replace(":", "_")}-i{iters}-s{seed}')
 
 
 def student_runs(args, work, opts, teachers, best, rows=tuple(ROWS)):
@@ -129,7 +129,7 @@ def student_runs(args, work, opts, teachers, best, rows=tuple(ROWS)):
         for seed in args.seeds:
             names.append(name)
             jobs.append(lambda name=name, seed=seed: train_once(
-                f'{name} s{seed}', row_config(name, best), run_dir(work, name, seed),
+                f'{name} s{seed}', row_config(name, best), run_dir(work, name, seed, args.iters),
                 None, seed, opts + teacher_options(name, teachers, best),
                 fresh=args.fresh, iters=args.iters, metrics=seg_metrics,
                 schedule=schedule(args.iters, seed)))
