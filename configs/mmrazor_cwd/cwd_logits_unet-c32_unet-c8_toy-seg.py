@@ -2,7 +2,8 @@
 # logits, as MMRazor's own PSPNet config does it: single teacher UNet-32 (the better toy
 # teacher by val mIoU) -> UNet-8, both logits at full resolution. The teacher gets its own
 # normalisation (pixels / 255) through PreprocessAwareDistill.
-#   tools/train.py THIS --teacher-ckpt work_dirs/benchmark/seg/teacher-unet-c32-i1000/iter_1000.pth
+#   tools/train.py THIS \
+#       --teacher-ckpt work_dirs/benchmark/seg/teacher-unet-c32-i1000/iter_1000.pth
 # Loss weight: tools/benchmark/grad_balance.py rule, as every row of the seg benchmark
 # (distillation gradient ~0.7x the task gradient at the trained no-KD student: 21.4x at
 # MMRazor's loss_weight 3.0 -> 0.1).

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import ROOT, load_benchmark_tool, subprocess_env
 
-ROW_NAME = re.compile(r'^(teacher|student|M[1-8](-teacher)?|(mmrazor|baseline):[\w.+-]+)$')
+ROW_NAME = re.compile(
+    r'^(teacher|student|M[1-8](-teacher)?|(mmrazor|baseline):[\w.+-]+)$')
 LOG = """\
 11/25 03:21:06 - mmengine - INFO - Iter(train) [30/30]  lr: 1.2e-03  eta: 0:00:00  \
 time: 0.1672  data_time: 0.0059  loss: 0.9571

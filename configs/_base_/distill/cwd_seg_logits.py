@@ -6,8 +6,10 @@
 cwd_loss = dict(type='ChannelWiseDivergence', tau=1, loss_weight=1.0)
 cwd_seg_logits_distiller = dict(
     type='ConfigurableDistiller',
-    student_recorders=dict(logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
-    teacher_recorders=dict(logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
+    student_recorders=dict(
+        logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
+    teacher_recorders=dict(
+        logits=dict(type='ModuleOutputs', source='decode_head.conv_seg')),
     distill_losses=dict(loss_cwd=cwd_loss),
     loss_forward_mappings=dict(loss_cwd=dict(
         preds_S=dict(from_student=True, recorder='logits'),

@@ -10,7 +10,8 @@
 # r18_unet-c8_toy-seg.py): per-image teacher weights from label agreement (softmax over
 # the teachers at temperature 0.1), pixels within band_width px of a label boundary
 # weighted 1 + 2, tau 1, pixel and feature terms at weight 0.12 (set on the toy pair by
-# the grad_balance.py rule). None of it was tuned on real data: before a long run, check how hard each term pulls with
+# the grad_balance.py rule). None of it was tuned on real data: before a long run,
+# check how hard each term pulls with
 #   python tools/benchmark/grad_balance.py CFG --student-ckpt S.pth \
 #       --cfg-options model.teachers.<name>.ckpt_path=T.pth ...
 m6_model = dict(

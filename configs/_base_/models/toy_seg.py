@@ -1,5 +1,6 @@
 # Toy segmentation models (3 classes, 128 px toy medical data). Named variables, not
-# `model`, so a distillation config can take several: `architecture=_base_.toy_seg_student`.
+# `model`, so a distillation config can take several:
+# `architecture=_base_.toy_seg_student`.
 #
 #   toy_seg_unet_teacher   UNet, 4 stages, base 32 channels + FCN head (a small "UNet-S5")
 #   toy_seg_dlv3_teacher   DeepLabV3 (ASPP head) on a ResNetV1c-18, output stride 8

@@ -6,6 +6,7 @@ from .preprocess_aware_distill import (PreprocessAwareDistill,
                                        TeacherInputsPreprocessor)
 from .semi_adaptive_distill import MultiBranchPreprocessor, SemiAdaptiveDistill
 
-__all__ = ['BoundaryAwareMultiTeacherDistill', 'ConfidenceGuidedDistill', 'DualGeneratorDataFreeDistill', 'HybridAttentionDistill',
+__all__ = ['BoundaryAwareMultiTeacherDistill', 'ConfidenceGuidedDistill',
+           'DualGeneratorDataFreeDistill', 'HybridAttentionDistill',
            'MultiBranchPreprocessor', 'PreprocessAwareDistill', 'SemiAdaptiveDistill',
            'TeacherInputsPreprocessor']

@@ -110,8 +110,8 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
         super().__init__(architecture, data_preprocessor, init_cfg)
         if not isinstance(teachers, dict) or not teachers:
             raise DistillConfigError(
-                'teachers must be a non-empty dict name -> dict(model=..., ckpt_path=..., '
-                f'feature=...), got {teachers!r}')
+                'teachers must be a non-empty dict name -> dict(model=..., '
+                f'ckpt_path=..., feature=...), got {teachers!r}')
         self.feature_loss_weight = check_number(feature_loss_weight,
                                                 'feature_loss_weight')
         if self.feature_loss_weight > 0 and not student_feature:
@@ -174,8 +174,9 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
         for source, field in sources.values():
             if source not in names:
                 close = difflib.get_close_matches(str(source), names, n=5, cutoff=0.5)
-                raise DistillConfigError(f'{field}={source!r} is not a module of {whose}. '
-                                         f'Closest names: {close or names[:5]}')
+                raise DistillConfigError(
+                    f'{field}={source!r} is not a module of {whose}. '
+                    f'Closest names: {close or names[:5]}')
         manager = RecorderManager({k: dict(type='ModuleOutputs', source=src)
                                    for k, (src, _) in sources.items()})
         manager.initialize(model)

@@ -12,7 +12,7 @@ another resolution is resized to the student's), labels ``y`` (N, H, W) when kno
     weight    w_k(n) = softmax_k( q_k(n) / weight_temperature )
     pixels    m(p)   = 1 + boundary_weight * [p within band_width of a label boundary]
                        (0 on ignored pixels; 1 everywhere without labels)
-    L = mean_n sum_k w_k(n) * tau^2 * sum_p m(p) KL(softmax(t_k(p)/tau) || softmax(s(p)/tau))
+    L = mean_n sum_k w_k(n) tau^2 sum_p m(p) KL(softmax(t_k(p)/tau) || softmax(s(p)/tau))
                                      / sum_p m(p)
 
 A teacher that is wrong on an image teaches less there; pixels near object boundaries
@@ -146,7 +146,8 @@ class BoundaryAwareMultiTeacherKDLoss(nn.Module):
         loss_weight (float): weight of the loss.
     """
 
-    def __init__(self, tau: float = 1.0, band_width: int = 3, boundary_weight: float = 2.0,
+    def __init__(self, tau: float = 1.0, band_width: int = 3,
+                 boundary_weight: float = 2.0,
                  quality: str = 'auto', weight_temperature: float = 0.1,
                  ignore_index: int = 255, loss_weight: float = 1.0):
         super().__init__()

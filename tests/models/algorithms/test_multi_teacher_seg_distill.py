@@ -20,7 +20,8 @@ from kd_plugins.models.utils.config_checks import DistillConfigError
 
 pytestmark = pytest.mark.usefixtures('mmrazor_scope')
 
-M6_CFG = osp.join(CONFIGS, 'multi_teacher', 'm6_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
+M6_CFG = osp.join(CONFIGS, 'multi_teacher',
+                  'm6_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
 EQUAL_CFG = osp.join(CONFIGS, 'multi_teacher',
                      'equal-weight_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
 CWD_CFG = osp.join(CONFIGS, 'mmrazor_cwd', 'cwd_logits_unet-c32_unet-c8_toy-seg.py')
@@ -201,7 +202,8 @@ def test_toy_seg_distill_configs_train(cfg, toy_seg_root, tmp_path):
     # (the exported config keeps custom_imports for the BoundaryFScore metric)
     export = str(tmp_path / 'export')
     proc = subprocess.run([sys.executable, 'tools/export_student.py',
-                           osp.join(work, 'iter_2.pth'), '--config', cfg, '--out', export],
+                           osp.join(work, 'iter_2.pth'), '--config', cfg,
+                           '--out', export],
                           cwd=ROOT, env=subprocess_env(), capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
