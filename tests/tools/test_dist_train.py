@@ -35,11 +35,11 @@ HOOK = textwrap.dedent('''
 ''')
 
 
-def dist_train(tmp_path, work, max_iters, data_root, resume=False):
-    opts = det_data_options(data_root, batch_size=2)
-    opts['default_hooks.logger.interval'] = 1
-    cfg = tmp_path / 'cwd_with_hook.py'
-    cfg.write_text(f'''_base_ = [{CWD_CFG!r}]
+def dist_train(tmp_path, work, max_iters, opts, base_cfg=CWD_CFG, resume=False):
+    """tools/dist_train.sh on ``base_cfg`` plus the step-recording hook, 2 processes."""
+    opts = dict(opts, **{'default_hooks.logger.interval': 1})
+    cfg = tmp_path / 'with_hook.py'
+    cfg.write_text(f'''_base_ = [{base_cfg!r}]
 custom_imports = dict(imports=['kd_plugins', 'record_steps_hook'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='RecordStepsHook', out_dir={str(tmp_path)!r})]
@@ -81,7 +81,7 @@ def read_ranks(tmp_path):
 def test_two_cpu_processes_train_checkpoint_and_resume(tmp_path, toy_det_root):
     (tmp_path / 'record_steps_hook.py').write_text(HOOK)
     work = str(tmp_path / 'work')
-    dist_train(tmp_path, work, 2, toy_det_root)
+    dist_train(tmp_path, work, 2, det_data_options(toy_det_root, batch_size=2))
     runs = read_ranks(tmp_path)
     for rank in (0, 1):
         first = runs[rank][0]
@@ -95,7 +95,8 @@ def test_two_cpu_processes_train_checkpoint_and_resume(tmp_path, toy_det_root):
     ckpts = sorted(osp.basename(p) for p in glob.glob(osp.join(work, '*.pth')))
     assert ckpts == ['iter_2.pth']
 
-    dist_train(tmp_path, work, 4, toy_det_root, resume=True)
+    dist_train(tmp_path, work, 4, det_data_options(toy_det_root, batch_size=2),
+               resume=True)
     runs = read_ranks(tmp_path)
     for rank in (0, 1):
         assert [s['iter'] for s in runs[rank][1]['steps']] == [2, 3]
@@ -121,22 +122,8 @@ def test_m6_two_cpu_processes(tmp_path, toy_seg_root):
     from conftest import CONFIGS, seg_data_options
     (tmp_path / 'record_steps_hook.py').write_text(HOOK)
     m6 = osp.join(CONFIGS, 'multi_teacher', 'm6_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
-    cfg = tmp_path / 'm6_with_hook.py'
-    cfg.write_text(f'''_base_ = [{m6!r}]
-custom_imports = dict(imports=['kd_plugins', 'record_steps_hook'],
-                      allow_failed_imports=False)
-custom_hooks = [dict(type='RecordStepsHook', out_dir={str(tmp_path)!r})]
-''')
-    env = subprocess_env()
-    env['PYTHONPATH'] = str(tmp_path) + os.pathsep + env['PYTHONPATH']
-    env['PORT'] = str(free_port())
     work = str(tmp_path / 'work')
-    opts = dict(seg_data_options(toy_seg_root), **{'default_hooks.logger.interval': 1,
-                                                   'train_cfg.val_interval': 10})
-    res = subprocess.run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), str(cfg), '2',
-                          '--work-dir', work, '--max-iters', '2', *cli_options(opts)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, failure_report(res)
+    dist_train(tmp_path, work, 2, seg_data_options(toy_seg_root), base_cfg=m6)
     runs = read_ranks(tmp_path)
     for rank in (0, 1):
         assert runs[rank][0]['world_size'] == 2

@@ -140,6 +140,17 @@ def common_arguments(p, work_dir, readme="method's"):
     p.add_argument('--fresh', action='store_true', help='retrain everything')
 
 
+def parse_checked(p, argv, positive):
+    """Parse; every option named in ``positive`` must be >= 1, seeds distinct."""
+    args = p.parse_args(argv)
+    if min(getattr(args, name) for name in positive) < 1:
+        names = ', '.join(f'--{n.replace("_", "-")}' for n in positive)
+        p.error(f'{names} must be >= 1')
+    args.rows = ['student']
+    check_seeds(p, args)
+    return args
+
+
 def teacher_row(teacher):
     return dict(name='teacher', per_seed=[teacher['top1']], mean=teacher['top1'],
                 std=0.0, peak_mem_mb=teacher['peak_mem_mb'],
@@ -359,14 +370,8 @@ def parse_args(argv):
     p.add_argument('--df-timing-iters', type=int, default=40,
                    help='iterations of the data-free timing runs (default 40)')
     common_arguments(p, 'work_dirs/benchmark/cls', readme="methods'")
-    args = p.parse_args(argv)
-    if min(args.epochs, args.teacher_epochs, args.scale, args.df_iters, args.jobs,
-           args.df_timing_iters) < 1:
-        p.error('--epochs, --teacher-epochs, --df-iters, --df-timing-iters, --scale and '
-                '--jobs must be >= 1')
-    args.rows = ['student']
-    check_seeds(p, args)
-    return args
+    return parse_checked(p, argv, ('epochs', 'teacher_epochs', 'df_iters',
+                                   'df_timing_iters', 'scale', 'jobs'))
 
 
 def main(argv=None):

@@ -31,9 +31,10 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _jobs import ROOT, log, run  # noqa: E402
-from cls_kd import common_arguments, logged_seconds_per_iter, run_all  # noqa: E402
-from det_kd import (check_seeds, command_line, embed, mean_std, plot,  # noqa: E402
-                    train_once, write_json)
+from cls_kd import (common_arguments, logged_seconds_per_iter,  # noqa: E402
+                    parse_checked, run_all)
+from det_kd import (command_line, embed, mean_std, plot, train_once,  # noqa: E402
+                    write_json)
 
 TEACHERS = {
     'unet-c32': 'configs/segmentors/unet-c32_toy-seg.py',
@@ -275,14 +276,8 @@ def parse_args(argv):
     p.add_argument('--timing-iters', type=int, default=20,
                    help='iterations of the per-row timing runs (default 20)')
     common_arguments(p, 'work_dirs/benchmark/seg', readme="method's")
-    args = p.parse_args(argv)
-    if min(args.iters, args.teacher_iters, args.batch_size, args.jobs,
-           args.timing_iters) < 1:
-        p.error('--iters, --teacher-iters, --batch-size, --timing-iters and --jobs must '
-                'be >= 1')
-    args.rows = ['student']
-    check_seeds(p, args)
-    return args
+    return parse_checked(p, argv, ('iters', 'teacher_iters', 'batch_size',
+                                   'timing_iters', 'jobs'))
 
 
 def main(argv=None):
