@@ -247,9 +247,8 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
         if labels is not None and s_logits.shape[-2:] != labels.shape[-2:]:
             s_logits = F.interpolate(s_logits, size=labels.shape[-2:], mode='bilinear',
                                      align_corners=False)
-        weights = self.distill_loss.teacher_weights(s_logits, t_logits, labels)
-        losses['distill.loss_pixel'] = self.distill_loss(s_logits, t_logits, labels,
-                                                         weights=weights)
+        losses['distill.loss_pixel'], weights = self.distill_loss.forward_with_weights(
+            s_logits, t_logits, labels)
         if self.teacher_features:
             s_feat = self.student_recorders.get_recorder('feature').get_record_data()
             names = list(self.teachers)

@@ -113,12 +113,22 @@ def multi_teacher_pixel_kd(preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor
                            labels: Optional[torch.Tensor] = None, tau: float = 1.0,
                            band_width: int = 3, boundary_weight: float = 2.0,
                            quality: str = 'auto', weight_temperature: float = 0.1,
-                           ignore_index: int = 255, weights=None) -> torch.Tensor:
-    """``L`` of the module docstring; ``weights``: ``(K, N)`` teacher weights already
-    computed (else measured here)."""
+                           ignore_index: int = 255) -> torch.Tensor:
+    """``L`` of the module docstring."""
+    return pixel_kd_and_weights(preds_S, preds_T, labels, tau, band_width,
+                                boundary_weight, quality, weight_temperature,
+                                ignore_index)[0]
+
+
+def pixel_kd_and_weights(preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
+                         labels: Optional[torch.Tensor] = None, tau: float = 1.0,
+                         band_width: int = 3, boundary_weight: float = 2.0,
+                         quality: str = 'auto', weight_temperature: float = 0.1,
+                         ignore_index: int = 255):
+    """``(L, w)``: the loss and the ``(K, N)`` teacher weights it used (teachers resized
+    once, for both)."""
     teachers, labels = prepare_teachers(preds_S, preds_T, labels)
-    w = weights if weights is not None else image_teacher_weights(
-        teachers, labels, quality, weight_temperature, ignore_index)
+    w = image_teacher_weights(teachers, labels, quality, weight_temperature, ignore_index)
     if labels is None:
         m = preds_S.new_ones(preds_S.shape[0], *preds_S.shape[-2:])
     else:
@@ -126,7 +136,7 @@ def multi_teacher_pixel_kd(preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor
     norm = m.flatten(1).sum(1).clamp(min=1e-12)
     per_teacher = torch.stack([(pixel_kl(preds_S, t, tau) * m).flatten(1).sum(1) / norm
                                for t in teachers])  # (K, N)
-    return (w * per_teacher).sum(0).mean()
+    return (w * per_teacher).sum(0).mean(), w
 
 
 @MODELS.register_module()
@@ -161,15 +171,16 @@ class BoundaryAwareMultiTeacherKDLoss(nn.Module):
                                                strict=True)
         self.ignore_index, self.loss_weight = ignore_index, loss_weight
 
-    def teacher_weights(self, preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
-                        labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``(K, N)`` per-image teacher weights this loss gives (no gradient)."""
-        teachers, labels = prepare_teachers(preds_S, preds_T, labels)
-        return image_teacher_weights(teachers, labels, self.quality,
-                                     self.weight_temperature, self.ignore_index)
+    def forward_with_weights(self, preds_S: torch.Tensor,
+                             preds_T: Sequence[torch.Tensor],
+                             labels: Optional[torch.Tensor] = None):
+        """``(loss, w)``: the weighted loss and the ``(K, N)`` per-image teacher
+        weights it used (no gradient), for terms that weight teachers alike."""
+        loss, w = pixel_kd_and_weights(
+            preds_S, preds_T, labels, self.tau, self.band_width, self.boundary_weight,
+            self.quality, self.weight_temperature, self.ignore_index)
+        return self.loss_weight * loss, w
 
     def forward(self, preds_S: torch.Tensor, preds_T: Sequence[torch.Tensor],
-                labels: Optional[torch.Tensor] = None, weights=None) -> torch.Tensor:
-        return self.loss_weight * multi_teacher_pixel_kd(
-            preds_S, preds_T, labels, self.tau, self.band_width, self.boundary_weight,
-            self.quality, self.weight_temperature, self.ignore_index, weights)
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.forward_with_weights(preds_S, preds_T, labels)[0]

@@ -139,8 +139,8 @@ def test_equal_weight_baseline_has_no_feature_term_and_flat_weights():
     losses = algo.loss(data['inputs'], data['data_samples'])
     assert 'distill.loss_feature' not in losses
     t_logits, _ = algo.run_teachers(data['inputs'])
-    w = algo.distill_loss.teacher_weights(t_logits[0], t_logits,
-                                          seg_labels(data['data_samples']))
+    _, w = algo.distill_loss.forward_with_weights(t_logits[0], t_logits,
+                                                  seg_labels(data['data_samples']))
     assert torch.allclose(w, torch.full((2, 2), 0.5))
 
 

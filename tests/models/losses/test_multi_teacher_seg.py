@@ -49,6 +49,12 @@ def test_teacher_wrong_on_the_image_teaches_less():
     assert loss.item() == pytest.approx(expected, rel=1e-5)
     # equal-weight reference: the bad teacher would pull harder
     assert loss.item() < 0.5 * (kl(0.75) + kl(0.9))
+    # the module hands back the weights it used (the M6 feature term reuses them)
+    module = BoundaryAwareMultiTeacherKDLoss(band_width=0, weight_temperature=0.5,
+                                             loss_weight=2.0)
+    weighted, w = module.forward_with_weights(student, [good, bad], labels)
+    assert weighted.item() == pytest.approx(2 * expected, rel=1e-5)
+    assert w[:, 0].tolist() == pytest.approx([w_good, 1 - w_good])
 
 
 def test_boundary_pixels_count_more():
