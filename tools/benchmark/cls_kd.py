@@ -235,18 +235,21 @@ def markdown(title, meta, rows, checks, notes):
     return '\n'.join(lines) + '\n'
 
 
-def publish(args, task, meta, rows, checks, settings, table, readmes):
+def publish(args, task, meta, rows, checks, settings, table, readmes,
+            metric=('top1', 'top-1'), ours=('M5', 'M7')):
+    """The JSON (../shared/BENCHMARKS.md), markdown table and plot of one table, the
+    table embedded in each of ``readmes``; ``metric``: (JSON name, label)."""
     key = f'{task}-{meta["dataset"]}-{args.machine}'
     write_json(osp.join(args.out, 'results', f'{key}.json'), dict(
         task=task, dataset=meta['dataset'], machine=args.machine,
-        command=meta['command'], date=meta['date'], metric='top1', seeds=args.seeds,
+        command=meta['command'], date=meta['date'], metric=metric[0], seeds=args.seeds,
         rows=rows, settings=settings,
         targets=[dict(target=t, met=ok, value=v) for t, ok, v in checks]))
     with open(osp.join(args.out, f'{key}.md'), 'w') as f:
         f.write(table)
     plot(osp.join(args.out, f'{key}.png'), rows,
-         f'{meta["dataset"]} on {args.machine}: {task}, student top-1, mean ± std '
-         'over seeds', ours=('M5', 'M7'), ylabel='top-1 (%)')
+         f'{meta["dataset"]} on {args.machine}: {task}, student {metric[1]}, mean ± std '
+         'over seeds', ours=ours, ylabel=f'{metric[1]} (%)')
     if not args.no_embed:
         for folder in readmes:
             embed(osp.join(folder, 'README.md'), key, table)

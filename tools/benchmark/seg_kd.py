@@ -31,10 +31,10 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _jobs import ROOT, log, run  # noqa: E402
-from cls_kd import (common_arguments, logged_seconds_per_iter,  # noqa: E402
-                    parse_checked, run_all)
-from det_kd import (command_line, embed, mean_std, plot, train_once,  # noqa: E402
-                    write_json)
+from cls_kd import common_arguments, logged_seconds_per_iter  # noqa: E402
+from cls_kd import parse_checked, run_all  # noqa: E402
+from cls_kd import publish as cls_publish  # noqa: E402
+from det_kd import command_line, mean_std, train_once  # noqa: E402
 
 TEACHERS = {
     'unet-c32': 'configs/segmentors/unet-c32_toy-seg.py',
@@ -246,20 +246,8 @@ def markdown(title, meta, rows, checks, notes):
 
 
 def publish(args, meta, rows, checks, settings, table):
-    key = f'segmentation-{meta["dataset"]}-{args.machine}'
-    write_json(osp.join(args.out, 'results', f'{key}.json'), dict(
-        task='segmentation', dataset=meta['dataset'], machine=args.machine,
-        command=meta['command'], date=meta['date'], metric='mIoU', seeds=args.seeds,
-        rows=rows, settings=settings,
-        targets=[dict(target=t, met=ok, value=v) for t, ok, v in checks]))
-    with open(osp.join(args.out, f'{key}.md'), 'w') as f:
-        f.write(table)
-    plot(osp.join(args.out, f'{key}.png'), rows,
-         f'{meta["dataset"]} on {args.machine}: segmentation, student mIoU, mean ± std '
-         'over seeds', ours=('M6', ), ylabel='mIoU (%)')
-    if not args.no_embed:
-        embed(osp.join(README, 'README.md'), key, table)
-    log(table)
+    cls_publish(args, 'segmentation', meta, rows, checks, settings, table, [README],
+                metric=('mIoU', 'mIoU'), ours=('M6', ))
 
 
 def parse_args(argv):
