@@ -251,10 +251,10 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
             s_logits, t_logits, labels)
         if self.teacher_features:
             s_feat = self.student_recorders.get_recorder('feature').get_record_data()
-            names = list(self.teachers)
             term = 0.
-            for name in self.teacher_features:
-                k = names.index(name)
+            for k, name in enumerate(self.teachers):  # weights: one row per teacher
+                if name not in self.teacher_features:
+                    continue
                 dist = normalized_feature_distance(self.adapters[name](s_feat),
                                                    t_feats[name])
                 term = term + (weights[k] * dist).mean()
