@@ -74,6 +74,15 @@ def seg_data_options(root, batch_size=2):
     return cls_data_options(root, batch_size)
 
 
+@pytest.fixture(scope='session')
+def toy_retrieval_root(tmp_path_factory):
+    """A small toy retrieval set (CUB-style lists, class-disjoint train / test)."""
+    from kd_plugins.datasets.toy_data import make_retrieval
+    out = osp.join(str(tmp_path_factory.mktemp('toy_retrieval')), 'toy_retrieval')
+    make_retrieval(out, num_classes=8, imgs_per_class=6, seed=0)
+    return out
+
+
 def load_benchmark_tool(name):
     """A module of tools/benchmark/ (``name`` without .py), loaded from its file."""
     import importlib.util

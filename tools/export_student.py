@@ -9,7 +9,11 @@ config: model, data, evaluator; no kd_plugins needed), so that
 ``mim test mmdet DIR/student.py --checkpoint DIR/student.pth`` evaluates it. A plain
 (non-distillation) config is exported the same way. An evaluator that uses a kd_plugins
 metric (e.g. ``BoundaryFScore``) keeps ``custom_imports = ['kd_plugins']`` in the
-exported config, so ``mim test mmseg`` finds the metric.
+exported config, so ``mim test mmseg`` finds the metric (the same for a model that uses a
+kd_plugins module, e.g. the metric-learning ``EmbeddingHead``).
+
+``--part teacher`` exports the teacher instead, for methods that train it too (M8's
+mutual metric learning): ``DIR/teacher.pth`` and ``DIR/teacher.py``.
 """
 import argparse
 import io
@@ -21,6 +25,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import ensure_importable  # noqa: E402
 
 STUDENT_PREFIX = 'architecture.'
+# --part -> (key of the model in a distillation config, prefix of its weights)
+PARTS = {'student': ('architecture', STUDENT_PREFIX), 'teacher': ('teacher', 'teacher.')}
 # keys of a training config that only make sense with kd_plugins or the distillation run
 KD_ONLY_KEYS = ('custom_imports', 'model_wrapper_cfg', 'teacher_ckpt', 'student',
                 'load_from', 'resume', 'work_dir', 'launcher')
@@ -42,13 +48,13 @@ def plain(obj):
     return str(obj)
 
 
-def student_state_dict(state_dict, is_distill):
+def student_state_dict(state_dict, is_distill, part='student'):
     if not is_distill:
         return dict(state_dict)
-    out = {k[len(STUDENT_PREFIX):]: v for k, v in state_dict.items()
-           if k.startswith(STUDENT_PREFIX)}
+    prefix = PARTS[part][1]
+    out = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not out:
-        raise SystemExit('error: the checkpoint holds no "architecture." (student) '
+        raise SystemExit(f'error: the checkpoint holds no "{prefix}" ({part}) '
                          'weights; is it a checkpoint of this distillation config?')
     return out
 
@@ -65,17 +71,46 @@ def evaluator_types(d):
     return found
 
 
-def student_config(cfg, is_distill):
+def config_types(obj):
+    """Every ``type`` name in a config dict (nested), without scope prefixes."""
+    if isinstance(obj, dict):
+        found = [str(obj['type']).split('.')[-1]] if isinstance(obj.get('type'), str) \
+            else []
+        return found + [t for v in obj.values() for t in config_types(v)]
+    if isinstance(obj, (list, tuple)):
+        return [t for v in obj for t in config_types(v)]
+    return []
+
+
+def kd_plugins_types():
+    """Names that kd_plugins registers in the OpenMMLab model and metric registries."""
+    import importlib
+    names = set()
+    for pkg in ('mmpretrain', 'mmdet', 'mmseg', 'mmrazor'):
+        try:
+            reg = importlib.import_module(f'{pkg}.registry')
+        except ImportError:  # pragma: no cover - codebase not installed
+            continue
+        for registry in (reg.MODELS, reg.METRICS):
+            names.update(name for name, cls in registry.module_dict.items()
+                         if cls.__module__.startswith('kd_plugins'))
+    return names
+
+
+def student_config(cfg, is_distill, part='student'):
     from mmengine.config import Config
 
-    from kd_plugins.evaluation.metrics import __all__ as kd_metrics
     d = cfg.to_dict()
     if is_distill:
-        d['model'] = d['model']['architecture']
+        d['model'] = d['model'][PARTS[part][0]]
+        if d['model'].get('cfg_path'):
+            raise SystemExit(f'error: the {part} is given as cfg_path='
+                             f'{d["model"]["cfg_path"]!r}: evaluate it with that config')
     d['model'].pop('_scope_', None)
     for key in KD_ONLY_KEYS:
         d.pop(key, None)
-    if any(str(t).split('.')[-1] in kd_metrics for t in evaluator_types(d)):
+    used = config_types(d['model']) + [str(t).split('.')[-1] for t in evaluator_types(d)]
+    if set(used) & kd_plugins_types():
         d['custom_imports'] = dict(imports=['kd_plugins'], allow_failed_imports=False)
     d.setdefault('default_scope', 'mmdet')
     return Config(d)
@@ -86,12 +121,15 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint of the distillation run')
     parser.add_argument('--config', required=True, help='the config it was trained with')
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--name', default='student',
-                        help='file stem of the outputs (default: student)')
+    parser.add_argument('--part', choices=sorted(PARTS), default='student',
+                        help='which network of a distillation checkpoint (default: '
+                        'student; teacher for methods that train it, e.g. M8)')
+    parser.add_argument('--name', default=None,
+                        help='file stem of the outputs (default: the part)')
     return parser.parse_args(argv)
 
 
-def export(checkpoint, config, out, name='student'):
+def export(checkpoint, config, out, name=None, part='student'):
     import torch
     from mmengine.config import Config
     from mmengine.runner import CheckpointLoader
@@ -109,7 +147,8 @@ def export(checkpoint, config, out, name='student'):
     is_distill = 'architecture' in model_cfg
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
-    weights = student_state_dict(state, is_distill)
+    weights = student_state_dict(state, is_distill, part)
+    name = name or part
     meta = plain(ckpt.get('meta', {}) or {})
     keep = {k: meta[k] for k in ('dataset_meta', 'epoch', 'iter', 'seed', 'exp_name')
             if k in meta}
@@ -121,7 +160,7 @@ def export(checkpoint, config, out, name='student'):
     buf = io.BytesIO()
     torch.save(dict(state_dict=weights, meta=keep), buf)
     atomic_write(ckpt_path, buf.getvalue(), 'wb')
-    atomic_write(cfg_path, student_config(cfg, is_distill).pretty_text, 'w')
+    atomic_write(cfg_path, student_config(cfg, is_distill, part).pretty_text, 'w')
     # round trip: the file must read back without unpickling arbitrary objects
     back = torch.load(ckpt_path, map_location='cpu', weights_only=True)
     assert set(back['state_dict']) == set(weights)
@@ -132,7 +171,7 @@ def export(checkpoint, config, out, name='student'):
 def main(argv=None):
     ensure_importable()
     args = parse_args(argv)
-    export(args.checkpoint, args.config, args.out, args.name)
+    export(args.checkpoint, args.config, args.out, args.name, args.part)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,11 @@
 # Dataset helpers and registrations for kd_plugins.
+from .class_balanced_sampler import ClassBalancedSampler
 from .data_free_placeholder import DataFreePlaceholderDataset
+from .retrieval import (Cars196Retrieval, CUB200Retrieval, RetrievalListDataset,
+                        SOPRetrieval)
 from .semi_sampler import (SemiGroupMultiSourceSampler, SemiMultiSourceSampler,
                            check_semi_sources)
 
-__all__ = ['DataFreePlaceholderDataset', 'SemiGroupMultiSourceSampler',
-           'SemiMultiSourceSampler', 'check_semi_sources']
+__all__ = ['CUB200Retrieval', 'Cars196Retrieval', 'ClassBalancedSampler',
+           'DataFreePlaceholderDataset', 'RetrievalListDataset', 'SOPRetrieval',
+           'SemiGroupMultiSourceSampler', 'SemiMultiSourceSampler', 'check_semi_sources']

@@ -1,2 +1,2 @@
-from . import (algorithms, backbones, connectors, generators,  # noqa: F401  (registers)
-               losses)
+from . import (algorithms, backbones, connectors, embedders,  # noqa: F401  (registers)
+               generators, losses)

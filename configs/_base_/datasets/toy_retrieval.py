@@ -1,15 +1,40 @@
 # Toy retrieval made by `python tools/make_toy_data.py retrieval --out data/toy_retrieval`:
-# class-disjoint splits as in the CUB-200 protocol (first half of the classes train, the
-# rest test), 64 px; lists `images/<class>/<file>.png <label>` read by CustomDataset.
-# Pipelines and loaders as the toy classification base.
-_base_ = ['./toy_cls.py']
+# class-disjoint splits as in the CUB-200 protocol (the first half of the classes train,
+# the rest test), 64 px, lists `images/<class>/<file>.png <label>` read by kd_plugins'
+# RetrievalListDataset (which checks that the two splits share no class). Training
+# batches are P classes x K samples (ClassBalancedSampler): the pair losses need
+# positives. Evaluation: Recall@1/2/4/8 (cosine, query left out of its gallery) and NMI
+# on the held-out classes.
+dataset_type = 'RetrievalListDataset'
 data_root = 'data/toy_retrieval/'
-data_preprocessor = dict(_delete_=True, mean=[127.5, 127.5, 127.5],
-                         std=[63.75, 63.75, 63.75], to_rgb=True)
+data_preprocessor = dict(mean=[127.5, 127.5, 127.5], std=[63.75, 63.75, 63.75],
+                         to_rgb=True)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='PackInputs'),
+]
+samples_per_class = 4
+train_batch_size = 8 * samples_per_class  # 8 distinct classes x 4 images
 train_dataloader = dict(
-    dataset=dict(data_root=data_root, ann_file='train.txt', data_prefix=''))
-test_dataloader = dict(
-    dataset=dict(data_root=data_root, ann_file='test.txt', data_prefix=''))
-val_dataloader = test_dataloader
-val_evaluator = None  # Recall@K / NMI metrics come with the retrieval method
-test_evaluator = None
+    batch_size=train_batch_size,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='ClassBalancedSampler', samples_per_class=samples_per_class,
+                 batch_size=train_batch_size),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='train.txt',
+                 other_ann_file='test.txt', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='test.txt',
+                 other_ann_file='train.txt', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='EmbeddingRecallNMI', topk=(1, 2, 4, 8), distance='cosine')
+test_evaluator = val_evaluator

@@ -37,7 +37,7 @@ from torch import nn
 
 from ..utils.build import build_codebase_model
 from ..utils.config_checks import DistillConfigError, check_int, is_int
-from .preprocess_aware_distill import PreprocessAwareDistill
+from .preprocess_aware_distill import PreprocessAwareDistill, inherit_preprocessor
 
 RECORDER = 'ha_backbone'
 
@@ -134,6 +134,7 @@ class HybridAttentionDistill(PreprocessAwareDistill):
                                      f'stages={stages} (same length)')
         if isinstance(architecture, dict):
             architecture = build_codebase_model(architecture, 'architecture')
+        teacher = inherit_preprocessor(teacher, kwargs.get('data_preprocessor'))
         if isinstance(teacher, dict):
             teacher = build_codebase_model(teacher, 'teacher')
         probe_shape = tuple(probe_shape)

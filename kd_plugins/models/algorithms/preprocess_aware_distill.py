@@ -76,6 +76,20 @@ def renormalize(inputs: torch.Tensor, src: nn.Module, dst: nn.Module) -> torch.T
     return x
 
 
+def inherit_preprocessor(teacher, data_preprocessor):
+    """A teacher config without its own ``data_preprocessor`` gets the config's one.
+
+    Trained alone from a config file, such a model was built by MMEngine's Runner with
+    the file's top-level ``data_preprocessor`` (which the Runner also hands to the
+    distillation algorithm); built inside the algorithm it would otherwise get its
+    codebase's default (no mean/std) and see unnormalised pixels.
+    """
+    if isinstance(teacher, dict) and 'data_preprocessor' not in teacher and \
+            not teacher.get('cfg_path') and isinstance(data_preprocessor, dict):
+        teacher = dict(teacher, data_preprocessor=copy.deepcopy(data_preprocessor))
+    return teacher
+
+
 class WrappedPreprocessor(nn.Module):
     """A preprocessor around another one (``self.<_wrapped>``) that behaves like it for
     every attribute it does not define itself (cast_data, device, mean ...)."""
@@ -162,6 +176,7 @@ class PreprocessAwareDistill(SingleTeacherDistill):
         # MMEngine's Runner fills in the config's top-level `data_preprocessor` (the
         # student's, e.g. DetDataPreprocessor), which the mmrazor scope cannot build
         data_preprocessor = kwargs.pop('data_preprocessor', None)
+        teacher = inherit_preprocessor(teacher, data_preprocessor)
         if isinstance(data_preprocessor, dict):
             data_preprocessor = build_codebase_model(data_preprocessor,
                                                      'data_preprocessor')

@@ -14,6 +14,10 @@ from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_
 from .hybrid_attention import (HybridAttentionLoss, channel_attention_vector,
                                hybrid_attention_loss, spatial_attention_map)
 from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
+from .mutual_metric import (MultiSimilarityLoss, MutualRelationalLoss, anchor_margins,
+                            angle_potentials, check_positives, multi_similarity_loss,
+                            relational_angle_loss, relational_distance_loss,
+                            relative_distances, student_better_anchors)
 from .multi_teacher_seg import (BoundaryAwareMultiTeacherKDLoss, boundary_pixel_weights,
                                 multi_teacher_pixel_kd, teacher_quality, teacher_weights)
 
@@ -28,5 +32,8 @@ __all__ = [
     'HybridAttentionLoss', 'channel_attention_vector', 'hybrid_attention_loss',
     'spatial_attention_map', 'BoundaryAwareMultiTeacherKDLoss', 'boundary_pixel_weights',
     'multi_teacher_pixel_kd', 'teacher_quality', 'teacher_weights', 'InfoMapDistillLoss',
-    'info_map_distill_loss', 'information_map'
+    'info_map_distill_loss', 'information_map', 'MultiSimilarityLoss',
+    'MutualRelationalLoss', 'anchor_margins', 'angle_potentials', 'check_positives',
+    'multi_similarity_loss', 'relational_angle_loss', 'relational_distance_loss',
+    'relative_distances', 'student_better_anchors'
 ]

@@ -138,3 +138,29 @@ def test_connector_with_wrong_input_channels():
     cfg['distiller']['connectors']['neck1_s']['in_channel'] = 32
     with pytest.raises(DistillConfigError, match=r'connectors\.neck1_s: takes 32'):
         build(cfg)
+
+
+@pytest.mark.parametrize('cfg', ['mmrazor_kd/kd_logits_wrn-16-2_resnet8_toy-cls.py',
+                                 'hybrid_attention/m5_wrn-16-2_resnet8_toy-cls.py'])
+def test_teacher_without_its_own_preprocessor_gets_the_configs_one(cfg):
+    """A teacher dict with no data_preprocessor was trained alone with the config's
+    top-level one (the Runner's rule): inside the algorithm it must normalise the same
+    way, not fall back to the codebase default (raw pixels)."""
+    import os.path as osp
+
+    from mmengine.registry import DefaultScope
+    from mmrazor.registry import MODELS
+
+    from conftest import CONFIGS
+    model = Config.fromfile(osp.join(CONFIGS, cfg)).model.to_dict()
+    assert 'data_preprocessor' not in model['teacher']
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        algo = MODELS.build(model)
+    t_pp = algo.teacher.data_preprocessor
+    assert t_pp._enable_normalize
+    assert torch.allclose(t_pp.mean.flatten(), torch.tensor([127.5] * 3))
+    assert torch.allclose(t_pp.std.flatten(), torch.tensor([63.75] * 3))
+    assert not algo.teacher_own_preprocess  # same normalisation: one pass
+    raw = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8)
+    out = t_pp(dict(inputs=[raw[0]]), False)['inputs']
+    assert torch.allclose(out, (raw[:, [2, 1, 0]].float() - 127.5) / 63.75)

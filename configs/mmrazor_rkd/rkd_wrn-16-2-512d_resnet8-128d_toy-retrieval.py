@@ -1,0 +1,20 @@
+# One-way relational KD (Park et al., CVPR 2019, MMRazor's DistanceWiseRKD +
+# AngleWiseRKD) on the toy retrieval pair: a trained, frozen WRN-16-2 teacher (512-d)
+# guides a resnet8 student (128-d); the `mmrazor:rkd` row of the M8 benchmark.
+#   tools/train.py THIS --teacher-ckpt work_dirs/<teacher run>/epoch_60.pth
+_base_ = ['../_base_/distill/toy_retrieval_wrn-16-2_to_resnet8.py']
+rkd_weight = 1.0
+model = dict(
+    type='PreprocessAwareDistill',
+    distiller=dict(
+        type='ConfigurableDistiller',
+        student_recorders=dict(emb=dict(type='ModuleOutputs', source='head.fc')),
+        teacher_recorders=dict(emb=dict(type='ModuleOutputs', source='head.fc')),
+        distill_losses=dict(
+            loss_rkd_d=dict(type='DistanceWiseRKD', loss_weight=1.0 * rkd_weight),
+            loss_rkd_a=dict(type='AngleWiseRKD', loss_weight=2.0 * rkd_weight)),
+        loss_forward_mappings=dict(
+            loss_rkd_d=dict(preds_S=dict(from_student=True, recorder='emb'),
+                            preds_T=dict(from_student=False, recorder='emb')),
+            loss_rkd_a=dict(preds_S=dict(from_student=True, recorder='emb'),
+                            preds_T=dict(from_student=False, recorder='emb')))))

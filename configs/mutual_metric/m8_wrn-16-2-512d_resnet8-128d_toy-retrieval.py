@@ -1,0 +1,19 @@
+# M8 (mutual metric-learning distillation) on the toy retrieval pair: teacher WRN-16-2
+# (512-d) and student resnet8 (128-d) train together from the same initialisation as
+# when trained alone; the teacher guides the student's relational structure (distances,
+# angles) and the student's structure feeds back into the teacher where the student
+# separates the classes better.
+#   python tools/train.py configs/mutual_metric/m8_wrn-16-2-512d_resnet8-128d_toy-retrieval.py
+# Loss weights: tools/benchmark/grad_balance.py (the project's one rule, see
+# configs/mutual_metric/README.md).
+_base_ = ['../_base_/distill/toy_retrieval_wrn-16-2_to_resnet8.py']
+guide_weight = 1.0
+feedback_weight = 1.0
+model = dict(
+    type='MutualMetricDistill',
+    guide_loss=dict(type='MutualRelationalLoss', distance_weight=1.0, angle_weight=2.0,
+                    loss_weight=guide_weight),
+    feedback_loss=dict(type='MutualRelationalLoss', distance_weight=1.0,
+                       angle_weight=2.0, loss_weight=feedback_weight),
+    feedback_warmup_iters=100,
+    feedback_gate='student_better')

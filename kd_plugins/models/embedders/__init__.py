@@ -1,0 +1,3 @@
+from .embedding_head import EmbeddingHead
+
+__all__ = ['EmbeddingHead']
