@@ -5,7 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export KD_VENV := $(abspath $(VENV))
 
-.PHONY: install demo test bench-det bench-semi bench-cls bench-seg bench-serve clean
+.PHONY: install demo test bench-det bench-semi bench-cls bench-seg bench-retrieval bench-serve \
+	clean
 
 install:
 	@bash tools/install.sh
@@ -33,6 +34,11 @@ bench-cls: install
 # MMRazor CWD, equal-weight multi-teacher, M6, 2 seeds (not part of the tests)
 bench-seg: install
 	@$(PY) tools/benchmark/seg_kd.py $(BENCH_ARGS)
+
+# metric-learning (M8) benchmark on the toy retrieval data: teacher and student alone,
+# one-way RKD, M8's student and teacher, 2 seeds (not part of the tests)
+bench-retrieval: install
+	@$(PY) tools/benchmark/retrieval_kd.py $(BENCH_ARGS)
 
 # web-service latency (512 x 512 tile, 200 requests) and memory with the toy student
 bench-serve: install
