@@ -1,14 +1,15 @@
-# ResNet-18 with a 128-d embedding (ImageNet init) on Stanford Online Products: the student of M8,
-# trained alone (the no-KD row of its benchmark). Data layout: configs/_base_/datasets/
-# sop_retrieval.py; ImageNet weights (a local file): configs/_base_/models/
-# resnet50-512d_resnet18-128d_embedders.py.
+# ResNet-18 with a 128-d embedding (ImageNet init) on Stanford Online Products,
+# trained alone: the no-KD student row of the M8 benchmark.
+# Data layout: configs/_base_/datasets/sop_retrieval.py; ImageNet weights (a local
+# file): configs/_base_/models/resnet50-512d_resnet18-128d_embedders.py.
 #   tools/dist_train.sh THIS 4
 #   mim train kd_plugins THIS --launcher pytorch --gpus 4
+#   tools/dist_test.sh THIS work_dirs/<run>/epoch_N.pth 4
 _base_ = ['../_base_/models/resnet50-512d_resnet18-128d_embedders.py',
-          '../_base_/datasets/sop_retrieval.py', '../_base_/schedules/metric_learning_adamw.py',
-          '../_base_/kd_runtime.py']
+          '../_base_/datasets/sop_retrieval.py',
+          '../_base_/schedules/metric_learning_adamw.py', '../_base_/kd_runtime.py']
 model = _base_.r18_metric_student
-max_epochs = 100  # SOP: more classes, more images per epoch
+max_epochs = 100  # SOP: 100 epochs (CUB-200 / Cars196: the schedule's 60)
 param_scheduler = [_base_.lr_warmup,
                    dict(_base_.lr_cosine, end=max_epochs, T_max=max_epochs - 1)]
 train_cfg = dict(max_epochs=max_epochs)

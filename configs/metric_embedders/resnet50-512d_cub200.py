@@ -1,12 +1,13 @@
-# ResNet-50 with a 512-d embedding (ImageNet init) on CUB-200-2011: the teacher of M8,
-# trained alone (the teacher row of its benchmark, and the frozen teacher of the
-# one-way RKD baseline, configs/mmrazor_rkd/rkd_resnet50-512d_resnet18-128d_cub200.py).
-# Data layout: configs/_base_/datasets/cub200_retrieval.py; ImageNet weights (a local file):
-# configs/_base_/models/resnet50-512d_resnet18-128d_embedders.py.
+# ResNet-50 with a 512-d embedding (ImageNet init) on CUB-200-2011,
+# trained alone: the teacher row of the M8 benchmark, and the frozen teacher of the
+# one-way RKD baseline (configs/mmrazor_rkd/rkd_resnet50-512d_resnet18-128d_cub200.py,
+# --teacher-ckpt work_dirs/<this run>/epoch_N.pth).
+# Data layout: configs/_base_/datasets/cub200_retrieval.py; ImageNet weights (a local
+# file): configs/_base_/models/resnet50-512d_resnet18-128d_embedders.py.
 #   tools/dist_train.sh THIS 4
 #   mim train kd_plugins THIS --launcher pytorch --gpus 4
 #   tools/dist_test.sh THIS work_dirs/<run>/epoch_N.pth 4
 _base_ = ['../_base_/models/resnet50-512d_resnet18-128d_embedders.py',
-          '../_base_/datasets/cub200_retrieval.py', '../_base_/schedules/metric_learning_adamw.py',
-          '../_base_/kd_runtime.py']
+          '../_base_/datasets/cub200_retrieval.py',
+          '../_base_/schedules/metric_learning_adamw.py', '../_base_/kd_runtime.py']
 model = _base_.r50_metric_teacher

@@ -14,6 +14,14 @@ the labels. The toy configs' loss weights were set with this tool so that every 
 ours and MMRazor's alike, pulls with roughly 0.4-1x the task gradient at a trained no-KD
 student (``--student-ckpt`` of the benchmark's student run): one rule for all rows of the
 benchmark, instead of per-method tuning.
+
+``--side teacher`` measures the same on the teacher's parameters against the teacher's
+task loss, for methods that train the teacher too (M8's feedback term):
+
+    python tools/benchmark/grad_balance.py M8_CFG --teacher-ckpt T.pth \
+        --student-ckpt S.pth --side teacher
+
+Warm-ups are measured as finished (the runner's iteration is set far past them).
 """
 import argparse
 import copy
@@ -28,6 +36,7 @@ ensure_importable()
 
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.logging import MessageHub  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
@@ -36,15 +45,18 @@ from kd_plugins.compat import load_local_checkpoint  # noqa: E402
 
 
 def grad_norm(loss, params):
-    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-    return torch.sqrt(sum((g**2).sum() for g in grads if g is not None)).item()
+    if not loss.requires_grad:
+        return 0.0
+    grads = [g for g in torch.autograd.grad(loss, params, retain_graph=True,
+                                            allow_unused=True) if g is not None]
+    return torch.sqrt(sum((g**2).sum() for g in grads)).item() if grads else 0.0
 
 
 def flat_sum(value):
     return sum(value) if isinstance(value, (list, tuple)) else value
 
 
-def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options):
+def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options, side='student'):
     cfg = read_config(cfg_path, options, teacher_ckpt)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     torch.manual_seed(0)
@@ -53,17 +65,22 @@ def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options):
         state = load_local_checkpoint(student_ckpt)
         algo.student.load_state_dict(state.get('state_dict', state))
     algo.train()
-    params = [p for p in algo.student.parameters() if p.requires_grad]
+    MessageHub.get_current_instance().update_info('iter', 10**9)  # warm-ups done
+    net = algo.student if side == 'student' else algo.teacher
+    params = [p for p in net.parameters() if p.requires_grad]
+    if not params:
+        raise SystemExit(f'{osp.basename(cfg_path)}: the {side} has no trainable '
+                         'parameters in this config')
     rows = {}
     for batch in batches:
         data = algo.data_preprocessor(copy.deepcopy(batch), True)
         losses = algo.loss(data['inputs'], data['data_samples'])
         task = sum(flat_sum(v) for k, v in losses.items()
-                   if k.startswith('student.') and 'loss' in k)
+                   if k.startswith(f'{side}.') and 'loss' in k)
         rows.setdefault('task', []).append(grad_norm(task, params))
         groups = {}
         for k, v in losses.items():
-            if k.startswith('distill.'):
+            if k.startswith('distill.') and 'loss' in k:
                 groups.setdefault(re.sub(r'\d+$', '', k[len('distill.'):]), []).append(v)
         for name, values in groups.items():
             rows.setdefault(name, []).append(grad_norm(sum(values), params))
@@ -77,6 +94,9 @@ def main(argv=None):
                         help='the teacher checkpoint of a single-teacher config')
     parser.add_argument('--student-ckpt', help='a trained no-KD student checkpoint')
     parser.add_argument('--batches', type=int, default=2)
+    parser.add_argument('--side', choices=('student', 'teacher'), default='student',
+                        help='whose parameters the gradients are taken over (teacher: '
+                        'for methods that train it, e.g. M8)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
     first = read_config(args.configs[0], args.cfg_options)
@@ -89,13 +109,13 @@ def main(argv=None):
     results = {}
     for path in args.configs:
         res = measure(path, args.teacher_ckpt, args.student_ckpt, batches,
-                      args.cfg_options)
+                      args.cfg_options, args.side)
         results[path] = res
         task = res['task']
         parts = ', '.join(f'{k} {v:.3g} ({v / task:.2f}x)' for k, v in res.items()
                           if k != 'task')
         total = sum(v for k, v in res.items() if k != 'task')
-        print(f'{osp.basename(path)}: task grad {task:.3g}; {parts}; '
+        print(f'{osp.basename(path)} ({args.side}): task grad {task:.3g}; {parts}; '
               f'sum {total / task:.2f}x', flush=True)
     return results
 

@@ -13,3 +13,4 @@ model = dict(
     teacher=_base_.toy_metric_teacher,
     teacher_ckpt=teacher_ckpt)
 find_unused_parameters = True
+default_hooks = dict(checkpoint=dict(interval=10, max_keep_ckpts=2))

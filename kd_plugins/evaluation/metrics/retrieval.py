@@ -24,7 +24,7 @@ images, 11316 classes) the k-means is by far the slowest part: ``nmi=False`` ski
 (``device='cuda'`` speeds it up). Reported in percent, like mmpretrain's accuracy:
 ``R@1``, ``R@2``, ... and ``NMI`` (``retrieval/R@1`` etc. with the default prefix).
 The model's ``predict`` must store the embedding as ``pred_embedding`` in each data
-sample (e.g. kd_plugins' ``MetricEmbedder``).
+sample (e.g. an ``ImageClassifier`` with kd_plugins' ``EmbeddingHead``).
 
 Config::
 
@@ -312,7 +312,7 @@ class EmbeddingRecallNMI(BaseMetric):
                 raise KeyError(
                     'EmbeddingRecallNMI needs pred_embedding in each data sample: the '
                     "model's predict must set pred_embedding (a metric-learning model, "
-                    "e.g. kd_plugins' MetricEmbedder)")
+                    "e.g. an ImageClassifier with kd_plugins' EmbeddingHead)")
             emb = torch.as_tensor(sample['pred_embedding']).detach()
             if emb.dim() == 2 and emb.shape[0] == 1:
                 emb = emb[0]
