@@ -15,7 +15,7 @@
 # T --student-ckpt S` before a long run.
 _base_ = ['../_base_/datasets/cub200_retrieval.py',
           '../_base_/distill/r50-512d_to_r18-128d_metric.py']
-rkd_weight = 1.0
+rkd_weight = 1.9
 model = dict(
     type='PreprocessAwareDistill',
     distiller=dict(

@@ -17,13 +17,14 @@
 #   mim test mmpretrain DIR/teacher.py --checkpoint DIR/teacher.pth
 # Loss weights: the toy M8 config's (configs/mutual_metric/m8_wrn-16-2-512d_resnet8-128d_
 # toy-retrieval.py), set by the toy grad-balance rule, not tuned on real data: re-check
-# them with `python tools/benchmark/grad_balance.py CFG --student-ckpt S` (CFG: this
-# file, S: the student trained alone) on the real data before a long run.
+# them on the real data before a long run: `python tools/benchmark/grad_balance.py CFG
+# --teacher-ckpt T --student-ckpt S [--side teacher]` (CFG: this file, T / S: teacher
+# and student trained alone; --side teacher for the feedback term).
 # feedback_warmup_iters: about one epoch at 4 GPUs x 64 images (~23 iterations).
 _base_ = ['../_base_/datasets/cub200_retrieval.py',
           '../_base_/distill/r50-512d_to_r18-128d_metric.py']
-guide_weight = 1.0
-feedback_weight = 1.0
+guide_weight = 1.7
+feedback_weight = 2.5
 model = dict(
     type='MutualMetricDistill',
     guide_loss=dict(type='MutualRelationalLoss', distance_weight=1.0, angle_weight=2.0,

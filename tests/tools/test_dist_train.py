@@ -134,3 +134,27 @@ def test_m6_two_cpu_processes(tmp_path, toy_seg_root):
             assert {'distill.loss_pixel', 'distill.loss_feature'} <= set(losses)
             assert all(math.isfinite(v) for v in losses.values())
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
+
+
+def test_m8_two_cpu_processes(tmp_path, toy_retrieval_root):
+    """M8 (teacher and student both trained) under DDP with the P x K sampler: both
+    ranks step with finite task, guide and feedback terms for both networks, one
+    checkpoint is written."""
+    from conftest import CONFIGS, cls_data_options
+    (tmp_path / 'record_steps_hook.py').write_text(HOOK)
+    m8 = osp.join(CONFIGS, 'mutual_metric', 'm8_wrn-16-2-512d_resnet8-128d_toy-retrieval.py')
+    work = str(tmp_path / 'work')
+    opts = dict(cls_data_options(toy_retrieval_root, batch_size=8),
+                **{'train_dataloader.sampler.batch_size': 8})
+    dist_train(tmp_path, work, 2, opts, base_cfg=m8)
+    runs = read_ranks(tmp_path)
+    for rank in (0, 1):
+        assert runs[rank][0]['world_size'] == 2
+        steps = runs[rank][0]['steps']
+        assert [s['iter'] for s in steps] == [0, 1]
+        for step in steps:
+            losses = step['losses']
+            assert {'teacher.loss', 'student.loss', 'distill.loss_guide',
+                    'distill.loss_feedback'} <= set(losses)
+            assert all(math.isfinite(v) for v in losses.values())
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
