@@ -14,19 +14,6 @@
 # on real data: re-check with `python tools/benchmark/grad_balance.py CFG --teacher-ckpt
 # T --student-ckpt S` before a long run.
 _base_ = ['../_base_/datasets/cars196_retrieval.py',
-          '../_base_/distill/r50-512d_to_r18-128d_metric.py']
-rkd_weight = 1.9
-model = dict(
-    type='PreprocessAwareDistill',
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(emb=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(emb=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_rkd_d=dict(type='DistanceWiseRKD', loss_weight=1.0 * rkd_weight),
-            loss_rkd_a=dict(type='AngleWiseRKD', loss_weight=2.0 * rkd_weight)),
-        loss_forward_mappings=dict(
-            loss_rkd_d=dict(preds_S=dict(from_student=True, recorder='emb'),
-                            preds_T=dict(from_student=False, recorder='emb')),
-            loss_rkd_a=dict(preds_S=dict(from_student=True, recorder='emb'),
-                            preds_T=dict(from_student=False, recorder='emb')))))
+          '../_base_/distill/r50-512d_to_r18-128d_metric.py',
+          '../_base_/distill/rkd_embedding.py']
+model = _base_.rkd_model

@@ -4,19 +4,6 @@
 #   tools/train.py THIS --teacher-ckpt work_dirs/<teacher run>/epoch_60.pth
 # Weight by the project's one rule (tools/benchmark/grad_balance.py): 0.82x of the
 # student's task gradient at the trained no-KD student (distance 0.34x, angle 0.47x).
-_base_ = ['../_base_/distill/toy_retrieval_wrn-16-2_to_resnet8.py']
-rkd_weight = 1.9
-model = dict(
-    type='PreprocessAwareDistill',
-    distiller=dict(
-        type='ConfigurableDistiller',
-        student_recorders=dict(emb=dict(type='ModuleOutputs', source='head.fc')),
-        teacher_recorders=dict(emb=dict(type='ModuleOutputs', source='head.fc')),
-        distill_losses=dict(
-            loss_rkd_d=dict(type='DistanceWiseRKD', loss_weight=1.0 * rkd_weight),
-            loss_rkd_a=dict(type='AngleWiseRKD', loss_weight=2.0 * rkd_weight)),
-        loss_forward_mappings=dict(
-            loss_rkd_d=dict(preds_S=dict(from_student=True, recorder='emb'),
-                            preds_T=dict(from_student=False, recorder='emb')),
-            loss_rkd_a=dict(preds_S=dict(from_student=True, recorder='emb'),
-                            preds_T=dict(from_student=False, recorder='emb')))))
+_base_ = ['../_base_/distill/toy_retrieval_wrn-16-2_to_resnet8.py',
+          '../_base_/distill/rkd_embedding.py']
+model = _base_.rkd_model

@@ -22,14 +22,6 @@
 # and student trained alone; --side teacher for the feedback term).
 # feedback_warmup_iters: about one epoch at 4 GPUs x 64 images (~23 iterations).
 _base_ = ['../_base_/datasets/cub200_retrieval.py',
-          '../_base_/distill/r50-512d_to_r18-128d_metric.py']
-guide_weight = 1.7
-feedback_weight = 2.5
-model = dict(
-    type='MutualMetricDistill',
-    guide_loss=dict(type='MutualRelationalLoss', distance_weight=1.0, angle_weight=2.0,
-                    loss_weight=guide_weight),
-    feedback_loss=dict(type='MutualRelationalLoss', distance_weight=1.0,
-                       angle_weight=2.0, loss_weight=feedback_weight),
-    feedback_warmup_iters=25,
-    feedback_gate='student_better')
+          '../_base_/distill/r50-512d_to_r18-128d_metric.py',
+          '../_base_/distill/m8_relational.py']
+model = dict(_base_.m8_model, feedback_warmup_iters=25)

@@ -8,14 +8,6 @@
 # term pulls with about 0.7x the task gradient at the trained no-KD networks): guide 0.77x
 # of the student's task gradient (--side student), feedback 0.79x of the teacher's
 # (--side teacher), measured at the 60-epoch teacher and student trained alone.
-_base_ = ['../_base_/distill/toy_retrieval_wrn-16-2_to_resnet8.py']
-guide_weight = 1.7
-feedback_weight = 2.5
-model = dict(
-    type='MutualMetricDistill',
-    guide_loss=dict(type='MutualRelationalLoss', distance_weight=1.0, angle_weight=2.0,
-                    loss_weight=guide_weight),
-    feedback_loss=dict(type='MutualRelationalLoss', distance_weight=1.0,
-                       angle_weight=2.0, loss_weight=feedback_weight),
-    feedback_warmup_iters=100,
-    feedback_gate='student_better')
+_base_ = ['../_base_/distill/toy_retrieval_wrn-16-2_to_resnet8.py',
+          '../_base_/distill/m8_relational.py']
+model = dict(_base_.m8_model, feedback_warmup_iters=100)

@@ -116,6 +116,18 @@ def test_two_cpu_processes_train_checkpoint_and_resume(tmp_path, toy_det_root):
 
 
 @pytest.mark.slow
+def both_ranks_stepped(tmp_path, loss_keys, iters=(0, 1)):
+    """Both ranks of a 2-process run stepped ``iters`` with finite ``loss_keys``."""
+    runs = read_ranks(tmp_path)
+    for rank in (0, 1):
+        assert runs[rank][0]['world_size'] == 2
+        steps = runs[rank][0]['steps']
+        assert [s['iter'] for s in steps] == list(iters)
+        for step in steps:
+            assert loss_keys <= set(step['losses'])
+            assert all(math.isfinite(v) for v in step['losses'].values())
+
+
 def test_m6_two_cpu_processes(tmp_path, toy_seg_root):
     """M6 (several teachers, adapters) under DDP: both ranks step with finite pixel and
     feature terms, one checkpoint is written."""
@@ -124,15 +136,7 @@ def test_m6_two_cpu_processes(tmp_path, toy_seg_root):
     m6 = osp.join(CONFIGS, 'multi_teacher', 'm6_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
     work = str(tmp_path / 'work')
     dist_train(tmp_path, work, 2, seg_data_options(toy_seg_root), base_cfg=m6)
-    runs = read_ranks(tmp_path)
-    for rank in (0, 1):
-        assert runs[rank][0]['world_size'] == 2
-        steps = runs[rank][0]['steps']
-        assert [s['iter'] for s in steps] == [0, 1]
-        for step in steps:
-            losses = step['losses']
-            assert {'distill.loss_pixel', 'distill.loss_feature'} <= set(losses)
-            assert all(math.isfinite(v) for v in losses.values())
+    both_ranks_stepped(tmp_path, {'distill.loss_pixel', 'distill.loss_feature'})
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
 
 
@@ -147,14 +151,6 @@ def test_m8_two_cpu_processes(tmp_path, toy_retrieval_root):
     opts = dict(cls_data_options(toy_retrieval_root, batch_size=8),
                 **{'train_dataloader.sampler.batch_size': 8})
     dist_train(tmp_path, work, 2, opts, base_cfg=m8)
-    runs = read_ranks(tmp_path)
-    for rank in (0, 1):
-        assert runs[rank][0]['world_size'] == 2
-        steps = runs[rank][0]['steps']
-        assert [s['iter'] for s in steps] == [0, 1]
-        for step in steps:
-            losses = step['losses']
-            assert {'teacher.loss', 'student.loss', 'distill.loss_guide',
-                    'distill.loss_feedback'} <= set(losses)
-            assert all(math.isfinite(v) for v in losses.values())
+    both_ranks_stepped(tmp_path, {'teacher.loss', 'student.loss', 'distill.loss_guide',
+                                  'distill.loss_feedback'})
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
