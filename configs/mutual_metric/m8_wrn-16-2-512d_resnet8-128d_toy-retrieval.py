@@ -3,7 +3,7 @@
 # when trained alone; the teacher guides the student's relational structure (distances,
 # angles) and the student's structure feeds back into the teacher where the student
 # separates the classes better.
-#   python tools/train.py configs/mutual_metric/m8_wrn-16-2-512d_resnet8-128d_toy-retrieval.py
+#   python tools/train.py THIS  (toy data: tools/make_toy_data.py retrieval)
 # Loss weights by the project's one rule (tools/benchmark/grad_balance.py: a distillation
 # term pulls with about 0.7x the task gradient at the trained no-KD networks): guide 0.77x
 # of the student's task gradient (--side student), feedback 0.79x of the teacher's

@@ -217,6 +217,13 @@ def m7_verdicts(rows):
     return out
 
 
+def finish_table(lines, notes, checks):
+    """A benchmark table's text: its ``lines``, the notes, then one line per target."""
+    lines = lines + ['', *notes, '', 'Targets:', '']
+    lines += [f'- {"met" if ok else "NOT met"}: {t} ({v})' for t, ok, v in checks]
+    return '\n'.join(lines) + '\n'
+
+
 def markdown(title, meta, rows, checks, notes):
     lines = [title, '', f'Command: `{meta["command"]}`', '',
              '| row | top-1 (mean ± std) | per seed | Δ vs no-KD | time/iter vs no-KD | '
@@ -230,9 +237,7 @@ def markdown(title, meta, rows, checks, notes):
             f'{"" if delta is None else f"{100 * delta:+.2f} pt"} | '
             f'{r.get("time_per_iter_ratio", "")} | {r.get("overhead_vs_floor", "")} | '
             f'{r["peak_mem_mb"]:.0f} |')
-    lines += ['', *notes, '', 'Targets:', '']
-    lines += [f'- {"met" if ok else "NOT met"}: {t} ({v})' for t, ok, v in checks]
-    return '\n'.join(lines) + '\n'
+    return finish_table(lines, notes, checks)
 
 
 def publish(args, task, meta, rows, checks, settings, table, readmes,

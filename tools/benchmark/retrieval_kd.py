@@ -17,8 +17,8 @@ One run, same data, schedule and seeds for every row:
    BENCHMARKS.md), a markdown table and a plot under ``benchmarks/``, and embeds the
    table in configs/mutual_metric/README.md.
 
-Metrics (kd_plugins' EmbeddingRecallNMI on the held-out classes, fractions): Recall@1/2/4/8
-(cosine, the query left out of its gallery) and NMI (k-means with one cluster per test
+Metrics (kd_plugins' EmbeddingRecallNMI on the held-out classes, fractions):
+Recall@1/2/4/8 (cosine, the query left out of its gallery) and NMI (k-means with one cluster per test
 class). Finished runs are kept (``<work-dir>/runs/<row>-e<epochs>-s<seed>/result.json``):
 an interrupted benchmark resumes; ``--fresh`` starts over.
 """
@@ -34,9 +34,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _jobs import ROOT, log, run, schedule_options  # noqa: E402
-from cls_kd import ITER_TIME, common_arguments, parse_checked, run_all  # noqa: E402
+from cls_kd import ITER_TIME, common_arguments, finish_table, parse_checked  # noqa: E402
+from cls_kd import run_all  # noqa: E402
 from cls_kd import publish as cls_publish  # noqa: E402
 from det_kd import command_line, mean_std, train_once, write_json  # noqa: E402
+from seg_kd import pct  # noqa: E402
 
 TEACHER = 'configs/metric_embedders/wrn-16-2-512d_toy-retrieval.py'
 STUDENT = 'configs/metric_embedders/resnet8-128d_toy-retrieval.py'
@@ -201,14 +203,10 @@ def verdicts(rows):
     ]
 
 
-def pct(mean, std=None):
-    return f'{100 * mean:.2f}' + ('' if std is None else f' ± {100 * std:.2f}')
-
-
 def markdown(title, meta, rows, checks, notes):
     lines = [title, '', f'Command: `{meta["command"]}`', '',
-             '| row | R@1 (mean ± std) | per seed | R@2 | R@4 | R@8 | NMI | Δ R@1 / Δ NMI '
-             '(vs) | s/iter | peak mem (MB) |',
+             '| row | R@1 (mean ± std) | per seed | R@2 | R@4 | R@8 | NMI | '
+             'Δ R@1 / Δ NMI (vs) | s/iter | peak mem (MB) |',
              '|---|---:|---|---:|---:|---:|---:|---|---:|---:|']
     for r in rows:
         e = r['extra']
@@ -220,9 +218,7 @@ def markdown(title, meta, rows, checks, notes):
             f'{", ".join(f"{100 * v:.1f}" for v in r["per_seed"])} | '
             + ' | '.join(pct(e[k], e[f'{k}_std']) for k in KEYS[1:]) +
             f' | {delta} | {e["seconds_per_iter"]} | {r["peak_mem_mb"]:.0f} |')
-    lines += ['', *notes, '', 'Targets:', '']
-    lines += [f'- {"met" if ok else "NOT met"}: {t} ({v})' for t, ok, v in checks]
-    return '\n'.join(lines) + '\n'
+    return finish_table(lines, notes, checks)
 
 
 def parse_args(argv):

@@ -31,8 +31,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _jobs import ROOT, log, run  # noqa: E402
-from cls_kd import common_arguments, logged_seconds_per_iter  # noqa: E402
-from cls_kd import parse_checked, run_all  # noqa: E402
+from cls_kd import common_arguments, finish_table  # noqa: E402
+from cls_kd import logged_seconds_per_iter, parse_checked, run_all  # noqa: E402
 from cls_kd import publish as cls_publish  # noqa: E402
 from det_kd import command_line, mean_std, train_once  # noqa: E402
 
@@ -240,9 +240,7 @@ def markdown(title, meta, rows, checks, notes):
             f'{pct(e["boundary_f"], e.get("boundary_f_std"))} | '
             f'{e.get("seconds_per_iter", "")} | {r.get("time_per_iter_ratio", "")} | '
             f'{r["peak_mem_mb"]:.0f} |')
-    lines += ['', *notes, '', 'Targets:', '']
-    lines += [f'- {"met" if ok else "NOT met"}: {t} ({v})' for t, ok, v in checks]
-    return '\n'.join(lines) + '\n'
+    return finish_table(lines, notes, checks)
 
 
 def publish(args, meta, rows, checks, settings, table):

@@ -1,4 +1,5 @@
-# Toy retrieval made by `python tools/make_toy_data.py retrieval --out data/toy_retrieval`:
+# Toy retrieval data, made by
+#   python tools/make_toy_data.py retrieval --out data/toy_retrieval
 # class-disjoint splits as in the CUB-200 protocol (the first half of the classes train,
 # the rest test), 64 px, lists `images/<class>/<file>.png <label>` read by kd_plugins'
 # RetrievalListDataset (which checks that the two splits share no class). Training

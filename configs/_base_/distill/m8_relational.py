@@ -1,7 +1,8 @@
 # The M8 terms shared by every pair: guide (student -> teacher's relational structure)
 # and gated feedback (teacher -> student's, where the student separates the classes
 # better), distance and angle weighted 1 : 2 as in relational KD. A named variable,
-# merged into a pair's `model` by `model = dict(_base_.m8_model, feedback_warmup_iters=N)`.
+# merged into a pair's `model` by
+#   model = dict(_base_.m8_model, feedback_warmup_iters=N)
 # Weights by the project's one rule (tools/benchmark/grad_balance.py: a distillation term
 # pulls with about 0.7x the task gradient at the trained no-KD networks), measured on
 # the toy pair at the 60-epoch teacher and student trained alone: guide 0.77x of the

@@ -8,7 +8,8 @@ _base_ = ['../models/toy_retrieval_embedders.py', '../datasets/toy_retrieval.py'
 teacher_ckpt = None  # local path; set with --teacher-ckpt or --cfg-options
 model = dict(
     _scope_='mmrazor',
-    data_preprocessor=dict(_base_.data_preprocessor, type='mmpretrain.ClsDataPreprocessor'),
+    data_preprocessor=dict(_base_.data_preprocessor,
+                           type='mmpretrain.ClsDataPreprocessor'),
     architecture=_base_.toy_metric_student,
     teacher=_base_.toy_metric_teacher,
     teacher_ckpt=teacher_ckpt)

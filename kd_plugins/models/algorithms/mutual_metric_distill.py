@@ -191,7 +191,8 @@ class MutualMetricDistill(PreprocessAwareDistill):
         t_emb = self.distiller.teacher_recorders.get_recorder(RECORDER).get_record_data()
         if s_emb.size(0) != t_emb.size(0) or s_emb.dim() != 2 or t_emb.dim() != 2:
             raise ValueError(f'student embeddings {tuple(s_emb.shape)} and teacher '
-                             f'embeddings {tuple(t_emb.shape)} must be (N, D) of one batch')
+                             f'embeddings {tuple(t_emb.shape)} must be (N, D) of one '
+                             'batch')
         it = self.current_iter()
         self._calls += 1
         if self.guide_loss is not None:

@@ -7,7 +7,7 @@ L2-normalised embeddings (``with_l2_norm``) and is scale-free, so a 128-d studen
 Relational structure (Park et al., "Relational Knowledge Distillation", CVPR 2019):
 
     distance  psi_D(i, j)    = ||e_i - e_j|| / mu,   mu = mean_{i != j} ||e_i - e_j||
-    angle     psi_A(a, b, c) = < (e_b - e_a) / ||e_b - e_a||, (e_c - e_a) / ||e_c - e_a|| >
+    angle     psi_A(a, b, c) = < u(e_b - e_a), u(e_c - e_a) >,   u(v) = v / ||v||
                                (the cosine of the angle at vertex a)
 
 Relational loss of a learner ``x`` towards a fixed target ``z`` (no gradient into z),
@@ -56,7 +56,8 @@ from torch import nn
 from ..utils.config_checks import check_number
 
 SAMPLER_HINT = ("use train_dataloader.sampler=dict(type='ClassBalancedSampler', "
-                'samples_per_class=K) with K >= 2 and a batch_size that is a multiple of K')
+                'samples_per_class=K) with K >= 2 and a batch_size that is a multiple '
+                'of K')
 
 
 def check_positives(labels: torch.Tensor, what: str = 'the loss') -> None:
@@ -151,7 +152,8 @@ def student_better_anchors(student: torch.Tensor, teacher: torch.Tensor,
                            labels: torch.Tensor) -> torch.Tensor:
     """``(N,)`` float gate: 1 where the student's anchor margin beats the teacher's."""
     check_positives(labels, 'the student-better feedback gate')
-    s_emb, t_emb = F.normalize(student.detach(), dim=1), F.normalize(teacher.detach(), dim=1)
+    s_emb = F.normalize(student.detach(), dim=1)
+    t_emb = F.normalize(teacher.detach(), dim=1)
     return (anchor_margins(s_emb, labels) > anchor_margins(t_emb, labels)).float()
 
 

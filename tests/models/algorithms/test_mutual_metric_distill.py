@@ -21,8 +21,9 @@ from kd_plugins.models.utils.config_checks import DistillConfigError
 
 pytestmark = pytest.mark.usefixtures('mmrazor_scope')
 
-M8_CFG = osp.join(CONFIGS, 'mutual_metric', 'm8_wrn-16-2-512d_resnet8-128d_toy-retrieval.py')
-RKD_CFG = osp.join(CONFIGS, 'mmrazor_rkd', 'rkd_wrn-16-2-512d_resnet8-128d_toy-retrieval.py')
+PAIR = 'wrn-16-2-512d_resnet8-128d_toy-retrieval.py'
+M8_CFG = osp.join(CONFIGS, 'mutual_metric', f'm8_{PAIR}')
+RKD_CFG = osp.join(CONFIGS, 'mmrazor_rkd', f'rkd_{PAIR}')
 LABELS = [0, 0, 1, 1, 2, 2, 3, 3]
 
 
@@ -92,7 +93,8 @@ def test_guide_moves_only_the_student_and_feedback_only_the_teacher():
     s, t = embeddings(algo, inputs)
     crit = MutualRelationalLoss()
     losses = algo.loss(inputs, samples)
-    assert losses['distill.loss_guide'].item() == pytest.approx(crit(s, t).item(), rel=1e-4)
+    assert losses['distill.loss_guide'].item() == \
+        pytest.approx(crit(s, t).item(), rel=1e-4)
     assert losses['distill.loss_feedback'].item() == \
         pytest.approx(crit(t, s).item(), rel=1e-4)
 
