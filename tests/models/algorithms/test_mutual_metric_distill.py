@@ -91,12 +91,16 @@ def test_guide_moves_only_the_student_and_feedback_only_the_teacher():
         assert (t_grad > 0) == (grads_on == 'teacher'), name
     # the values are the relational loss of the two embeddings, each way
     s, t = embeddings(algo, inputs)
-    crit = MutualRelationalLoss()
+    cfg = m8_model()
+    guide, feedback = (MutualRelationalLoss(**{k: v for k, v in cfg[key].items()
+                                               if k != 'type'})
+                       for key in ('guide_loss', 'feedback_loss'))
+    assert guide.loss_weight != feedback.loss_weight  # the config's weights, each
     losses = algo.loss(inputs, samples)
     assert losses['distill.loss_guide'].item() == \
-        pytest.approx(crit(s, t).item(), rel=1e-4)
+        pytest.approx(guide(s, t).item(), rel=1e-4)
     assert losses['distill.loss_feedback'].item() == \
-        pytest.approx(crit(t, s).item(), rel=1e-4)
+        pytest.approx(feedback(t, s).item(), rel=1e-4)
 
 
 def test_feedback_gate_and_warmup(fresh_iteration):
@@ -106,7 +110,8 @@ def test_feedback_gate_and_warmup(fresh_iteration):
     s, t = embeddings(algo, inputs)
     labels = torch.tensor(LABELS)
     gate = student_better_anchors(s, t, labels)
-    full = MutualRelationalLoss()(t, s, gate)
+    weight = m8_model()['feedback_loss']['loss_weight']
+    full = weight * MutualRelationalLoss()(t, s, gate)
     fresh_iteration.update_info('iter', 0)
     assert algo.loss(inputs, samples)['distill.loss_feedback'].item() == 0.0
     fresh_iteration.update_info('iter', 25)
