@@ -9,9 +9,12 @@
 # Loss weights: tools/benchmark/grad_balance.py rule (see the KD baseline's header): the
 # summed distillation gradient ~0.7x the task gradient, like every row; half of it for
 # logit KD (half the KD row's weight), half for the attention terms.
+# Re-set after the teacher-normalisation fix (issue 7): the first weights were measured
+# with the teacher seeing raw pixels
+# (benchmarks/history/2026-11-25-cls-teacher-raw-pixels/).
 _base_ = ['../mmrazor_kd/kd_logits_wrn-16-2_resnet8_toy-cls.py']
-kd_weight = 0.0125
-ha_weight = 0.45
+kd_weight = 0.045
+ha_weight = 0.35
 model = dict(
     type='HybridAttentionDistill',
     stages=(0, 1, 2),

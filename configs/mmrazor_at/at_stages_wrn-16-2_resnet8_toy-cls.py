@@ -3,6 +3,9 @@
 # M5 benchmark. Spatial maps only, so different widths need no adapter.
 #   tools/train.py THIS --teacher-ckpt work_dirs/toy_cls_teacher/epoch_30.pth
 # Loss weight: tools/benchmark/grad_balance.py rule (see the KD baseline's header).
+# Re-set after the teacher-normalisation fix (issue 7): the first weights were measured
+# with the teacher seeing raw pixels
+# (benchmarks/history/2026-11-25-cls-teacher-raw-pixels/).
 _base_ = ['../_base_/distill/toy_cls_wrn-16-2_to_resnet8.py']
 at_weight = 100.0
 model = dict(distiller=dict(

@@ -3,8 +3,11 @@
 # adapting the student's 64 channels to the teacher's 128: a baseline of the M5 benchmark.
 #   tools/train.py THIS --teacher-ckpt work_dirs/toy_cls_teacher/epoch_30.pth
 # Loss weight: tools/benchmark/grad_balance.py rule (see the KD baseline's header).
+# Re-set after the teacher-normalisation fix (issue 7): the first weights were measured
+# with the teacher seeing raw pixels
+# (benchmarks/history/2026-11-25-cls-teacher-raw-pixels/).
 _base_ = ['../_base_/distill/toy_cls_wrn-16-2_to_resnet8.py']
-cwd_weight = 1.2
+cwd_weight = 2.0
 model = dict(distiller=dict(
     connectors=dict(stage2_s=dict(type='ConvModuleConnector', in_channel=64,
                                   out_channel=128, kernel_size=1, act_cfg=None,
