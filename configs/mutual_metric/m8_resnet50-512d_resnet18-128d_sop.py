@@ -1,16 +1,20 @@
-# M8 (mutual metric-learning distillation) on Stanford Online Products: teacher ResNet-50
-# (512-d) and student ResNet-18 (128-d) train together, both from the ImageNet weights
-# they start from when trained alone (configs/metric_embedders/resnet50-512d_sop.py,
-# resnet18-128d_sop.py). The teacher guides the student's relational structure
-# (distances and angles of the embeddings of a batch); the student's structure feeds
-# back into the teacher on the anchors where the student separates the classes better.
+# M8 (mutual metric-learning distillation) on Stanford Online Products: the trained teacher ResNet-50
+# (512-d) and the student ResNet-18 (128-d, from ImageNet weights as when trained alone:
+# configs/metric_embedders/resnet18-128d_<data>.py) train together. The teacher guides
+# the student's relational structure (distances and angles of the embeddings of a
+# batch); the student's structure feeds back into the teacher on the anchors where the
+# student separates the classes better.
 # Data layout: configs/_base_/datasets/sop_retrieval.py; ImageNet weights (local
 # files): configs/_base_/models/resnet50-512d_resnet18-128d_embedders.py.
-#   tools/dist_train.sh THIS 4
-#   mim train kd_plugins THIS --launcher pytorch --gpus 4
-# teacher_ckpt=None: the teacher starts from ImageNet and trains with the student;
-# --teacher-ckpt T.pth starts it from a local checkpoint instead (e.g. the teacher
-# trained alone). Export both networks as plain mmpretrain models and test them:
+#   tools/dist_train.sh THIS 4 --teacher-ckpt T.pth
+#   mim train kd_plugins THIS --launcher pytorch --gpus 4 \
+#       --cfg-options model.teacher_ckpt=T.pth
+# The teacher starts from its checkpoint trained alone (configs/metric_embedders/
+# resnet50-512d_<data>.py), --teacher-ckpt T.pth, and is fine-tuned at a tenth of the
+# learning rate (its embedding layer at 10x that, like the student's); without a
+# checkpoint it starts from ImageNet, and the student's feedback can then pull it down
+# (benchmarks/history/2026-11-25-m8-from-scratch/). Export both networks as plain
+# mmpretrain models and test them:
 #   python tools/export_student.py CKPT --config THIS --out DIR
 #   python tools/export_student.py CKPT --config THIS --out DIR --part teacher
 #   mim test mmpretrain DIR/student.py --checkpoint DIR/student.pth
@@ -24,6 +28,9 @@
 _base_ = ['../_base_/datasets/sop_retrieval.py',
           '../_base_/distill/r50-512d_to_r18-128d_metric.py',
           '../_base_/distill/m8_relational.py']
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(
+    _base_.m8_custom_keys,
+    **{'teacher.head.fc': dict(lr_mult=10 * _base_.teacher_lr_mult)})))
 model = dict(_base_.m8_model, feedback_warmup_iters=300)
 max_epochs = 100  # SOP: 100 epochs (CUB-200 / Cars196: the schedule's 60)
 param_scheduler = [_base_.lr_warmup,

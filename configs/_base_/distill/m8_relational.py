@@ -8,6 +8,11 @@
 # the toy pair at the 60-epoch teacher and student trained alone: guide 0.77x of the
 # student's task gradient (--side student), feedback 0.79x of the teacher's (--side
 # teacher).
+# The teacher (started from its trained checkpoint, teacher_ckpt) learns at a tenth of the
+# schedule's rate: `optim_wrapper = dict(paramwise_cfg=dict(custom_keys=_base_.
+# m8_custom_keys))` (parameter names of the teacher start with 'teacher.').
+teacher_lr_mult = 0.1
+m8_custom_keys = {'teacher.': dict(lr_mult=teacher_lr_mult)}
 guide_weight = 1.7
 feedback_weight = 2.5
 m8_model = dict(

@@ -26,15 +26,18 @@ Config::
         type='MutualMetricDistill',
         architecture=student,            # ImageClassifier + EmbeddingHead (128-d)
         teacher=teacher,                 # ImageClassifier + EmbeddingHead (512-d)
-        teacher_ckpt=None,               # optional local file; the teacher trains on
+        teacher_ckpt='T.pth',            # the teacher trained alone; it trains on
         guide_loss=dict(type='MutualRelationalLoss', distance_weight=1.0,
                         angle_weight=2.0, loss_weight=1.0),
         feedback_loss=dict(type='MutualRelationalLoss', distance_weight=1.0,
                            angle_weight=2.0, loss_weight=1.0),
         feedback_warmup_iters=100, feedback_gate='student_better')
 
-The optimizer covers both networks; give the teacher its own learning rate with
-``optim_wrapper.paramwise_cfg.custom_keys={'teacher': dict(lr_mult=...)}``.
+The optimizer covers both networks; the configs start the teacher from its checkpoint
+trained alone and fine-tune it at a tenth of the learning rate
+(``optim_wrapper.paramwise_cfg.custom_keys={'teacher.': dict(lr_mult=0.1)}``): trained
+from scratch next to the student at full rate, the feedback pulled the teacher down to
+the student's level (benchmarks/history/2026-11-25-m8-from-scratch/).
 """
 import copy
 from typing import Dict, List, Optional, Union
