@@ -59,18 +59,6 @@ def student_state_dict(state_dict, is_distill, part='student'):
     return out
 
 
-def evaluator_types(d):
-    """Metric type names of a config dict's val / test evaluators."""
-    found = []
-    for key in ('val_evaluator', 'test_evaluator'):
-        ev = d.get(key) or []
-        if isinstance(ev, dict):
-            ev = ev.get('metrics', [ev]) if 'type' not in ev else [ev]
-        found += [m.get('type') for m in (ev if isinstance(ev, list) else [ev])
-                  if isinstance(m, dict)]
-    return found
-
-
 def config_types(obj):
     """Every ``type`` name in a config dict (nested), without scope prefixes."""
     if isinstance(obj, dict):
@@ -109,7 +97,7 @@ def student_config(cfg, is_distill, part='student'):
     d['model'].pop('_scope_', None)
     for key in KD_ONLY_KEYS:
         d.pop(key, None)
-    used = config_types(d['model']) + [str(t).split('.')[-1] for t in evaluator_types(d)]
+    used = config_types([d.get(k) for k in ('model', 'val_evaluator', 'test_evaluator')])
     if set(used) & kd_plugins_types():
         d['custom_imports'] = dict(imports=['kd_plugins'], allow_failed_imports=False)
     d.setdefault('default_scope', 'mmdet')

@@ -1,9 +1,9 @@
-# M8 (mutual metric-learning distillation) on Stanford Online Products: the trained teacher ResNet-50
-# (512-d) and the student ResNet-18 (128-d, from ImageNet weights as when trained alone:
-# configs/metric_embedders/resnet18-128d_<data>.py) train together. The teacher guides
-# the student's relational structure (distances and angles of the embeddings of a
-# batch); the student's structure feeds back into the teacher on the anchors where the
-# student separates the classes better.
+# M8 (mutual metric-learning distillation) on Stanford Online Products: the trained
+# teacher ResNet-50 (512-d) and the student ResNet-18 (128-d, from ImageNet weights as
+# when trained alone: configs/metric_embedders/resnet18-128d_<data>.py) train together.
+# The teacher guides the student's relational structure (distances and angles of the
+# embeddings of a batch); the student's structure feeds back into the teacher on the
+# anchors where the student separates the classes better.
 # Data layout: configs/_base_/datasets/sop_retrieval.py; ImageNet weights (local
 # files): configs/_base_/models/resnet50-512d_resnet18-128d_embedders.py.
 #   tools/dist_train.sh THIS 4 --teacher-ckpt T.pth

@@ -6,7 +6,8 @@ on-disk format and gives mmpretrain samples ``dict(img_path=<absolute path>,
 gt_label=<int>)``; a label is the benchmark's global class id made 0-based (CUB class 1
 is label 0, its test classes keep labels 100..199): retrieval only compares labels for
 equality. ``metainfo['classes']`` lists the names of all classes of both splits, indexed
-by label. Every dataset checks that its split shares no class with the other split.
+by label. CUB and Cars split their class ids in halves (disjoint by construction); SOP
+and the lists read two split files, which are checked to share no class.
 
 - :class:`CUB200Retrieval`: ``CUB_200_2011`` (train: classes 1..100, test: 101..200).
 - :class:`Cars196Retrieval`: Stanford Cars ``cars_annos.mat`` (train: classes 1..98,
@@ -109,10 +110,15 @@ def check_disjoint(ids: Iterable[int], other_ids: Iterable[int], where: str) -> 
             '(it is evaluated on classes never seen in training)')
 
 
-def half_split(class_ids: Iterable[int]) -> Tuple[set, set]:
-    """``(train, test)`` class ids: the first half of the sorted distinct ids trains."""
+def half_split(class_ids: Iterable[int], split: str, path: str) -> Tuple[set, str]:
+    """The class ids of ``split`` (the first half of the sorted distinct ids trains, the
+    rest tests) and the text naming it in errors (``path``: the annotation file)."""
     ids = sorted(set(class_ids))
-    return set(ids[:len(ids) // 2]), set(ids[len(ids) // 2:])
+    half = len(ids) // 2
+    where = (f'{path} ({len(ids)} classes; the {split} split takes the '
+             + ('first' if split == 'train' else 'second') + ' half of the sorted class '
+             'ids)')
+    return set(ids[:half] if split == 'train' else ids[half:]), where
 
 
 def id_names(max_id: int, names: Optional[Dict[int, str]] = None) -> Tuple[str, ...]:
@@ -201,9 +207,7 @@ class CUB200Retrieval(_RetrievalDataset):
             raise ValueError(
                 f'{labels_file}: {len(unlabeled)} image ids of images.txt have no class '
                 f'(first: {unlabeled[:5]}); both files must list the same image ids')
-        train, test = half_split(labels.values())
-        check_disjoint(train, test, labels_file)
-        keep = train if self.split == 'train' else test
+        keep, where = half_split(labels.values(), self.split, labels_file)
         samples = [(osp.join('images', images[key][0]), labels[key] - 1)
                    for key in sorted(images) if labels[key] in keep]
         names = None
@@ -211,9 +215,6 @@ class CUB200Retrieval(_RetrievalDataset):
             names = {k: v[0] for k, v in
                      self._read_ids('classes.txt', CUB_CLASSES_FMT).items()}
         max_id = max(list(labels.values()) + list(names or ()), default=0)
-        where = (f'{labels_file} ({len(train) + len(test)} classes; the {self.split} '
-                 'split takes the ' + ('first' if self.split == 'train' else 'second')
-                 + ' half of the sorted class ids)')
         return samples, id_names(max_id, names), where
 
 
@@ -309,18 +310,13 @@ class Cars196Retrieval(_RetrievalDataset):
             raise ValueError(f'{path}: cannot be read as a MATLAB file ({e}); expected '
                              f'{CARS_FMT}') from e
         items, names = parse_cars_annos(mat, path)
-        train, test = half_split(c for _, c in items)
-        check_disjoint(train, test, path)
-        keep = train if self.split == 'train' else test
+        keep, where = half_split((c for _, c in items), self.split, path)
         samples = [(rel, c - 1) for rel, c in items if c in keep]
         max_id = max((c for _, c in items), default=0)
         if names is not None and len(names) < max_id:
             raise ValueError(f'{path}: class_names has {len(names)} names but the '
                              f'annotations use class ids up to {max_id}')
         names = names if names is not None else id_names(max_id)
-        where = (f'{path} ({len(train) + len(test)} classes; the {self.split} split '
-                 'takes the ' + ('first' if self.split == 'train' else 'second')
-                 + ' half of the sorted class ids)')
         return samples, names, where
 
 

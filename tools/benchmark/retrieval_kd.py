@@ -19,9 +19,10 @@ One run, same data, schedule and seeds for every row:
    table in configs/mutual_metric/README.md.
 
 Metrics (kd_plugins' EmbeddingRecallNMI on the held-out classes, fractions):
-Recall@1/2/4/8 (cosine, the query left out of its gallery) and NMI (k-means with one cluster per test
-class). Finished runs are kept (``<work-dir>/runs/<row>-e<epochs>-s<seed>/result.json``):
-an interrupted benchmark resumes; ``--fresh`` starts over.
+Recall@1/2/4/8 (cosine, the query left out of its gallery) and NMI (k-means with one
+cluster per test class). Finished runs are kept
+(``<work-dir>/runs/<row>-e<epochs>-s<seed>/result.json``): an interrupted benchmark
+resumes; ``--fresh`` starts over.
 """
 import argparse
 import datetime
@@ -35,8 +36,9 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _jobs import ROOT, log, run, schedule_options  # noqa: E402
-from cls_kd import ITER_TIME, common_arguments, finish_table, parse_checked  # noqa: E402
-from cls_kd import run_all  # noqa: E402
+from cls_kd import common_arguments, finish_table, logged_seconds_per_iter  # noqa: E402
+from cls_kd import data_options as cls_data_options  # noqa: E402
+from cls_kd import parse_checked, run_all  # noqa: E402
 from cls_kd import publish as cls_publish  # noqa: E402
 from det_kd import command_line, mean_std, train_once, write_json  # noqa: E402
 from seg_kd import pct  # noqa: E402
@@ -66,18 +68,13 @@ def retrieval_metrics(text):
     return {k: float(v) / 100 for k, v in zip(KEYS, found[-1])}
 
 
-def seconds_per_iter(logfile):
-    with open(logfile) as f:
-        times = [float(t) for t in ITER_TIME.findall(f.read())]
-    return statistics.median(times) if times else float('nan')
+BATCH_SIZE = 32  # the toy configs' 8 classes x 4 images
 
 
-def data_options(root, workers=1):
-    root = root.rstrip('/') + '/'
-    opts = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
-    opts += [f'{s}_dataloader.num_workers={workers}' for s in ('train', 'val', 'test')]
-    return opts + ['default_hooks.checkpoint.max_keep_ckpts=1',
-                   'default_hooks.logger.interval=12']
+def data_options(root):
+    """cls_kd's loader options (one worker, one kept checkpoint) and a log line per
+    epoch (12 iterations)."""
+    return cls_data_options(root, BATCH_SIZE) + ['default_hooks.logger.interval=12']
 
 
 def make_toy_retrieval(work):
@@ -98,7 +95,7 @@ def train_row(args, work, opts, name, seed, teacher_ckpt=None):
                      metrics=retrieval_metrics,
                      schedule=schedule_options(args.epochs, seed, validate=True))
     if 'seconds_per_iter' not in res:
-        res['seconds_per_iter'] = round(seconds_per_iter(osp.join(out, 'train.log')), 4)
+        res['seconds_per_iter'] = round(logged_seconds_per_iter(out), 4)
         write_json(osp.join(out, 'result.json'), res)
     return res
 
@@ -259,7 +256,7 @@ def main(argv=None):
     title = (f'Metric-learning distillation (M8) on {meta["dataset"]} ({args.machine}, '
              f'{meta["date"]}): Recall@K and NMI over seeds {args.seeds}.')
     table = markdown(title, meta, rows, checks, notes)
-    settings = dict(epochs=args.epochs, batch_size=32, samples_per_class=4,
+    settings = dict(epochs=args.epochs, batch_size=BATCH_SIZE, samples_per_class=4,
                     configs={n: c for n, (c, _) in ROWS.items()})
     cls_publish(args, 'retrieval', meta, rows, checks, settings, table, [README],
                 metric=('R@1', 'Recall@1'), ours=('M8', 'M8-teacher'))

@@ -198,8 +198,7 @@ def _kmeans_pp(x: torch.Tensor, x2: torch.Tensor, k: int,
     return x[picks].clone()
 
 
-def _reseed_empty(x: torch.Tensor, assign: torch.Tensor, dist: torch.Tensor,
-                  k: int) -> torch.Tensor:
+def _reseed_empty(assign: torch.Tensor, dist: torch.Tensor, k: int) -> torch.Tensor:
     """Move the points farthest from their centres (from clusters of > 1 point) into
     the empty clusters; returns the new assignments (``assign`` and ``dist`` are
     updated in place)."""
@@ -251,7 +250,7 @@ def kmeans(x: torch.Tensor, k: int, seed: int = 0, restarts: int = 3,
         centers = _kmeans_pp(x, x2, k, gen)
         assign, dist = _assign(x, x2, centers, chunk_size)
         for _ in range(max_iter):
-            assign = _reseed_empty(x, assign, dist, k)
+            assign = _reseed_empty(assign, dist, k)
             centers = _centers(x, assign, k)
             new, dist = _assign(x, x2, centers, chunk_size)
             if torch.equal(new, assign):

@@ -49,6 +49,7 @@ from mmengine.model import BaseModel
 from mmrazor.registry import MODELS
 from torch import nn
 
+from ..embedders.embedding_head import batch_labels
 from ..losses.mutual_metric import student_better_anchors
 from ..utils.config_checks import DistillConfigError, check_int, check_number
 from .preprocess_aware_distill import PreprocessAwareDistill
@@ -71,14 +72,6 @@ def warmup_factor(iteration: int, warmup_iters: int) -> float:
     if warmup_iters <= 0:
         return 1.0
     return min(1.0, iteration / warmup_iters)
-
-
-def batch_labels(data_samples: Optional[List], device) -> torch.Tensor:
-    if not data_samples or any(getattr(ds, 'gt_label', None) is None
-                               for ds in data_samples):
-        raise ValueError('MutualMetricDistill needs the class label of every training '
-                         'sample (data_samples with gt_label)')
-    return torch.cat([ds.gt_label.reshape(-1) for ds in data_samples]).to(device)
 
 
 @MODELS.register_module()

@@ -27,6 +27,15 @@ from torch import nn
 from ..utils.config_checks import check_positive_int
 
 
+def batch_labels(data_samples: Optional[Sequence[DataSample]], device) -> torch.Tensor:
+    """``(N,)`` class labels of a training batch's data samples."""
+    if not data_samples or any(getattr(ds, 'gt_label', None) is None
+                               for ds in data_samples):
+        raise ValueError('metric learning needs the class label of every training '
+                         'sample (data_samples with gt_label)')
+    return torch.cat([ds.gt_label.reshape(-1) for ds in data_samples]).to(device)
+
+
 @MODELS.register_module()
 class EmbeddingHead(BaseModule):
     """Linear embedding layer + metric-learning loss.
@@ -64,8 +73,7 @@ class EmbeddingHead(BaseModule):
 
     def loss(self, feats, data_samples: List[DataSample], **kwargs) -> dict:
         emb = self(feats)
-        labels = torch.cat([ds.gt_label for ds in data_samples]).to(emb.device)
-        return dict(loss=self.loss_module(emb, labels))
+        return dict(loss=self.loss_module(emb, batch_labels(data_samples, emb.device)))
 
     def predict(self, feats, data_samples: Optional[Sequence[Optional[DataSample]]] = None
                 ) -> List[DataSample]:

@@ -79,6 +79,24 @@ def _off_diagonal(n: int, device) -> torch.Tensor:
     return ~torch.eye(n, dtype=torch.bool, device=device)
 
 
+def _pair_masks(labels: torch.Tensor) -> tuple:
+    """``(positives, negatives)``: (N, N) masks of same-label pairs ``i != j`` and of
+    different-label pairs."""
+    same = labels[:, None] == labels[None, :]
+    return same & _off_diagonal(len(labels), labels.device), ~same
+
+
+def _masked_min(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Row minima of ``values`` over ``mask`` (the dtype's max where a row has none)."""
+    top = torch.finfo(values.dtype).max
+    return torch.where(mask, values, torch.full_like(values, top)).amin(1)
+
+
+def _masked_max(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Row maxima of ``values`` over ``mask`` (minus the dtype's max where none)."""
+    return -_masked_min(-values, mask)
+
+
 def relative_distances(emb: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """``(N, N)`` Euclidean distances divided by their mean over pairs ``i != j``
     (zero diagonal)."""
@@ -139,13 +157,8 @@ def anchor_margins(emb: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """``(N,)`` hardest-pair margin of each anchor on the scale-free distances: nearest
     negative minus farthest positive (higher is better separated)."""
     d = relative_distances(emb.detach())
-    labels = labels.reshape(-1)
-    same = labels[:, None] == labels[None, :]
-    pos = same & _off_diagonal(len(labels), emb.device)
-    inf = torch.finfo(d.dtype).max
-    nearest_neg = torch.where(same, torch.full_like(d, inf), d).amin(1)
-    farthest_pos = torch.where(pos, d, torch.full_like(d, -inf)).amax(1)
-    return nearest_neg - farthest_pos
+    pos, neg = _pair_masks(labels.reshape(-1).to(d.device))
+    return _masked_min(d, neg) - _masked_max(d, pos)
 
 
 def student_better_anchors(student: torch.Tensor, teacher: torch.Tensor,
@@ -204,15 +217,10 @@ def multi_similarity_loss(emb: torch.Tensor, labels: torch.Tensor, alpha: float 
     check_positives(labels, 'the multi-similarity loss')
     x = F.normalize(emb, dim=1)
     sim = x @ x.t()
-    same = labels[:, None] == labels[None, :]
-    pos = same & _off_diagonal(len(labels), emb.device)
-    neg = ~same
+    pos, neg = _pair_masks(labels.to(sim.device))
     s = sim.detach()
-    inf = torch.finfo(s.dtype).max
-    min_pos = torch.where(pos, s, torch.full_like(s, inf)).amin(1, keepdim=True)
-    max_neg = torch.where(neg, s, torch.full_like(s, -inf)).amax(1, keepdim=True)
-    keep_pos = pos & (s - margin < max_neg)
-    keep_neg = neg & (s + margin > min_pos)
+    keep_pos = pos & (s - margin < _masked_max(s, neg)[:, None])
+    keep_neg = neg & (s + margin > _masked_min(s, pos)[:, None])
     zero = torch.zeros_like(sim)
     pos_sum = torch.where(keep_pos, torch.exp(-alpha * (sim - base)), zero).sum(1)
     neg_sum = torch.where(keep_neg, torch.exp(beta * (sim - base)), zero).sum(1)

@@ -149,10 +149,10 @@ def test_kmeans_recovers_blobs_deterministically():
 
 
 def test_empty_cluster_takes_the_farthest_point():
-    x = points([0, 0], [1, 0], [9, 0])
+    # points (0, 0), (1, 0), (9, 0), all in cluster 0 (centre (1, 0)); cluster 1 empty
     assign = torch.tensor([0, 0, 0])
     dist = torch.tensor([1., 0., 81.])  # point 2 is the farthest from its centre
-    assert _reseed_empty(x, assign, dist, 2).tolist() == [0, 0, 1]
+    assert _reseed_empty(assign, dist, 2).tolist() == [0, 0, 1]
     assert dist[2] == 0
 
 
