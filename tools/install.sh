@@ -116,6 +116,7 @@ want = {'mmengine': '0.10.7', 'mmdet': '3.3.0', 'mmsegmentation': '1.2.2', 'mmra
 for k, v in want.items():
     assert version(k) == v, (k, version(k))
 import ftfy, regex, joblib, pytest, click, rich, tabulate, pandas, modelindex  # noqa
+import scipy.io  # noqa  (Cars196Retrieval)
 import fastapi, uvicorn, multipart, httpx, selenium  # noqa  (web service + its tests)
 import kd_plugins  # noqa  (editable install present)
 from mim.utils import get_installed_path
