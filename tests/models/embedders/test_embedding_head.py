@@ -9,6 +9,14 @@ from mmpretrain.structures import DataSample
 from kd_plugins.models.losses.mutual_metric import multi_similarity_loss
 
 
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    """Build in mmpretrain's scope, whatever an earlier test left set."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
+
 def head(embed_dim=4):
     torch.manual_seed(0)
     return MODELS.build(dict(type='EmbeddingHead', in_channels=6, embed_dim=embed_dim,
