@@ -1,5 +1,6 @@
-from . import atomic_io
+from . import atomic_io, safe_checkpoint
 
 atomic_io.install()
+safe_checkpoint.install()
 
-__all__ = ['atomic_io']
+__all__ = ['atomic_io', 'safe_checkpoint']
