@@ -55,7 +55,6 @@ import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
-from mmengine.runner import load_checkpoint
 from mmrazor.models.algorithms.base import BaseAlgorithm
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
@@ -66,6 +65,7 @@ from ..losses.data_free import channel_stats
 from ..utils.build import build_codebase_model
 from ..utils.config_checks import (DistillConfigError, check_num_classes, check_number,
                                    check_positive_int, check_teacher_ckpt, is_int)
+from ..utils.teacher_checkpoint import load_teacher_checkpoint, teacher_strict_flag
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -179,7 +179,10 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
         teacher (dict | BaseModel): the trained teacher classifier, same classes.
         generator_hard (dict): G1 config (e.g. ``DataFreeImageGenerator``).
         generator_easy (dict): G2 config.
-        teacher_ckpt (str, optional): local teacher checkpoint, loaded at build.
+        teacher_ckpt (str, optional): local teacher checkpoint, loaded at build; its
+            keys and shapes must fit the teacher exactly.
+        teacher_strict (bool): False loads the part of ``teacher_ckpt`` that fits and
+            logs the rest (default True: a mismatch fails at build).
         batch_size (int): generated images per student step (per process).
         hard_ratio (float): >= 0, G1's share of each student batch.
         easy_ratio (float): >= 0, G2's share (not both 0).
@@ -212,8 +215,10 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
                  bn_stats_loss: Dict = dict(type='BNStatisticsLoss'),
                  distill_loss: Dict = dict(type='LogitsDistillLoss'),
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
-                 init_cfg: Optional[Dict] = None) -> None:
+                 init_cfg: Optional[Dict] = None,
+                 teacher_strict: bool = True) -> None:
         check_teacher_ckpt(teacher_ckpt)
+        teacher_strict_flag(teacher_strict)
         self.num_hard, self.num_easy = split_batch(batch_size, hard_ratio, easy_ratio)
         self.batch_size = batch_size
         self.student_iter = check_positive_int(student_iter, 'student_iter',
@@ -242,9 +247,7 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
                       'keeps its initial weights (fine for tests, not for real training)',
                       logger='current', level=30)
         else:
-            load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu',
-                            logger='current')
-            self.teacher._is_init = True  # the Runner's init_weights must not reset it
+            load_teacher_checkpoint(self.teacher, teacher_ckpt, strict=teacher_strict)
         self.teacher.requires_grad_(False)
         self.teacher.eval()
 

@@ -37,7 +37,6 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.runner import load_checkpoint
 from mmrazor.models.algorithms.base import BaseAlgorithm
 from mmrazor.models.task_modules import RecorderManager
 from mmrazor.models.utils import add_prefix
@@ -47,6 +46,7 @@ from torch import nn
 from ..utils.build import build_codebase_model
 from ..utils.config_checks import (DistillConfigError, check_num_classes, check_number,
                                    check_teacher_ckpt)
+from ..utils.teacher_checkpoint import load_teacher_checkpoint, teacher_strict_flag
 from .preprocess_aware_distill import preprocess_signature, renormalize
 
 TEACHER_KEYS = ('model', 'ckpt_path', 'feature')
@@ -78,8 +78,11 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
         architecture (dict | BaseModel): the student (mmseg segmentor).
         teachers (dict): ``name -> dict(model=..., ckpt_path=None, feature=None)``; at
             least one. ``model`` is a segmentor config (with its own
-            ``data_preprocessor``); ``ckpt_path`` a local checkpoint; ``feature`` the
-            module whose output is the teacher's feature for the feature term.
+            ``data_preprocessor``); ``ckpt_path`` a local checkpoint, whose keys and
+            shapes must fit that teacher exactly; ``feature`` the module whose output
+            is the teacher's feature for the feature term.
+        teacher_strict (bool): False loads the part of each ``ckpt_path`` that fits
+            its teacher and logs the rest (default True: a mismatch fails at build).
         distill_loss (dict): the pixel KD loss (``BoundaryAwareMultiTeacherKDLoss``).
         student_feature (str, optional): module of the student whose output is matched
             to the teachers' features.
@@ -100,14 +103,17 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
                  student_logits: str = 'decode_head.conv_seg',
                  teacher_own_preprocess: bool = True,
                  probe_shape: Tuple[int, int] = (64, 64),
+                 teacher_strict: bool = True,
                  data_preprocessor=None,
                  init_cfg=None) -> None:
+        teacher_strict = teacher_strict_flag(teacher_strict)
         if isinstance(data_preprocessor, dict):
             data_preprocessor = build_codebase_model(data_preprocessor,
                                                      'data_preprocessor')
         if isinstance(architecture, dict):
             architecture = build_codebase_model(architecture, 'architecture')
         super().__init__(architecture, data_preprocessor, init_cfg)
+        self.teacher_strict = teacher_strict
         if not isinstance(teachers, dict) or not teachers:
             raise DistillConfigError(
                 'teachers must be a non-empty dict name -> dict(model=..., '
@@ -161,7 +167,8 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
             model = build_codebase_model(model, f'{field}.model')
         check_num_classes(self.student, model)
         if ckpt:
-            load_checkpoint(model, ckpt, map_location='cpu', logger='current')
+            load_teacher_checkpoint(model, ckpt, f'{field}.ckpt_path',
+                                    strict=self.teacher_strict)
         model.eval()
         for p in model.parameters():
             p.requires_grad_(False)

@@ -15,7 +15,8 @@ Config::
         type='PreprocessAwareDistill',
         architecture=student_model,        # its data_preprocessor feeds the student
         teacher=teacher_model,             # its data_preprocessor feeds the teacher
-        teacher_ckpt=teacher_ckpt,         # local path, set with --cfg-options
+        teacher_ckpt=teacher_ckpt,         # local path, set with --teacher-ckpt
+        teacher_strict=True,               # False: load a partly fitting checkpoint
         distiller=dict(type='ConfigurableDistiller', ...))
 """
 import copy
@@ -31,9 +32,10 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from ..utils.build import build_codebase_model
-from ..utils.config_checks import (check_feature_channels, check_level_counts,
-                                   check_num_classes, check_recorder_sources,
-                                   check_teacher_ckpt)
+from ..utils.config_checks import (check_distill_losses, check_feature_channels,
+                                   check_level_counts, check_num_classes,
+                                   check_recorder_sources, check_teacher_ckpt)
+from ..utils.teacher_checkpoint import load_teacher_checkpoint, teacher_strict_flag
 
 _NORM_ATTRS = ('_enable_normalize', '_channel_conversion', 'channel_conversion',
                'pad_size_divisor', 'pad_value')
@@ -151,6 +153,13 @@ class PreprocessAwareDistill(SingleTeacherDistill):
     """``SingleTeacherDistill`` with teacher-side preprocessing and build-time checks.
 
     Args:
+        teacher_ckpt (str, optional): local checkpoint of the teacher model, loaded at
+            build time. Its keys and shapes must fit the teacher exactly
+            (:func:`~kd_plugins.models.utils.teacher_checkpoint.load_teacher_checkpoint`):
+            a checkpoint of another model, or a whole distillation checkpoint, fails
+            naming the file and the mismatching keys.
+        teacher_strict (bool): False loads the keys of ``teacher_ckpt`` that fit and
+            logs how many did not (default True: fail).
         teacher_own_preprocess (bool): run the teacher's own data preprocessor when it
             differs from the student's (default True). False reproduces MMRazor's
             behaviour (teacher sees the student's tensor).
@@ -168,8 +177,11 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                  teacher_ckpt: Optional[str] = None,
                  teacher_own_preprocess: bool = True,
                  teacher_forward_mode: str = 'tensor',
+                 teacher_strict: bool = True,
                  **kwargs) -> None:
         check_teacher_ckpt(teacher_ckpt)
+        teacher_strict_flag(teacher_strict)
+        check_distill_losses(distiller)
         if teacher_forward_mode not in ('tensor', 'loss'):
             raise ValueError("teacher_forward_mode must be 'tensor' or 'loss', got "
                              f'{teacher_forward_mode!r}')
@@ -199,7 +211,9 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                       'its initial weights (fine for tests, not for real training)',
                       logger='current', level=30)
         super().__init__(distiller=distiller, teacher=teacher, architecture=architecture,
-                         teacher_ckpt=teacher_ckpt, **kwargs)
+                         teacher_ckpt=None, **kwargs)
+        if teacher_ckpt is not None:
+            load_teacher_checkpoint(self.teacher, teacher_ckpt, strict=teacher_strict)
         check_feature_channels(
             self.distiller, self.student, self.teacher,
             distiller.get('loss_forward_mappings'), recorder_cfgs)

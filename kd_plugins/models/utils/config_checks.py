@@ -118,6 +118,35 @@ def check_recorder_sources(recorders: Optional[dict], model: nn.Module, field: s
                 f'{field.split("_")[0]}. Closest names: {close or names[:5]}')
 
 
+def check_distill_losses(distiller: dict, field: str = 'distiller'):
+    """Every distillation loss has a ``type`` and a forward mapping, and every mapping
+    names a loss: a loss without a mapping would never be computed, a mapping without
+    a loss (or a loss without ``type``, e.g. a mistyped ``--cfg-options`` key) would
+    fail inside MMRazor without naming it."""
+    if not isinstance(distiller, dict):
+        return
+    losses = distiller.get('distill_losses') or {}
+    mappings = distiller.get('loss_forward_mappings') or {}
+    names = ', '.join(losses) or 'none'
+    for name, cfg in losses.items():
+        if not isinstance(cfg, dict) or not cfg.get('type'):
+            raise DistillConfigError(
+                f'{field}.distill_losses.{name} has no type (got {cfg!r}): each loss '
+                f'needs type=<a registered loss>. The losses of this config are: '
+                f'{names}')
+        if name not in mappings:
+            raise DistillConfigError(
+                f'{field}.distill_losses.{name} has no entry in '
+                f'{field}.loss_forward_mappings, so it would never be computed; add '
+                f'{field}.loss_forward_mappings.{name}=dict(preds_S=..., preds_T=...)')
+    for name in mappings:
+        if name not in losses:
+            close = difflib.get_close_matches(str(name), list(losses), n=3, cutoff=0.5)
+            raise DistillConfigError(
+                f'{field}.loss_forward_mappings.{name}: there is no loss {name!r} in '
+                f'{field}.distill_losses (it has: {names}; closest: {close or "none"})')
+
+
 def module_out_channels(module: nn.Module, data_idx: Optional[int] = None):
     """Channels a module outputs, where it declares them; None when unknown."""
     if hasattr(module, 'loss_by_feat'):

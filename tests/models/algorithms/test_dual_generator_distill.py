@@ -364,3 +364,13 @@ custom_hooks = [dict(type='RecordM7Hook', out_dir={str(tmp_path)!r})]
     for name, value in ranks[0]['sums'].items():
         assert value == pytest.approx(ranks[1]['sums'][name], rel=1e-9, abs=1e-9), name
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
+
+
+def test_teacher_ckpt_of_another_model_fails_at_build(tmp_path):
+    from kd_plugins.models.utils import TeacherCheckpointError
+    from mmengine.registry import MODELS as ROOT_MODELS
+    path = str(tmp_path / 'student.pth')
+    torch.save({'state_dict': ROOT_MODELS.build(STUDENT).state_dict()}, path)
+    with pytest.raises(TeacherCheckpointError,
+                       match=r'teacher_ckpt: checkpoint .*student\.pth.*does not fit'):
+        build(teacher_ckpt=path)

@@ -221,3 +221,19 @@ def test_toy_seg_distill_configs_train(cfg, toy_seg_root, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert re.search(r'mIoU: [0-9.]+', out) and re.search(r'bF: [0-9.]+', out)
+
+
+def test_each_teacher_checkpoint_must_fit_its_teacher(tmp_path):
+    """The DeepLabV3 teacher's checkpoint given to the UNet teacher fails at build,
+    naming the teacher's field; teacher_strict=False is the explicit opt-in."""
+    from kd_plugins.models.utils import TeacherCheckpointError
+    ckpt = str(tmp_path / 'dlv3.pth')
+    torch.save(dict(state_dict=build().teachers['dlv3'].state_dict()), ckpt)
+    model = m6_model()
+    model['teachers']['unet']['ckpt_path'] = ckpt
+    with pytest.raises(TeacherCheckpointError,
+                       match=r"teachers\.unet\.ckpt_path: checkpoint .*dlv3\.pth.*does "
+                             r"not fit the teacher.*keys missing.*teacher_strict=False"):
+        MODELS.build(model)
+    model['teacher_strict'] = False
+    assert MODELS.build(model).teachers['unet']._is_init

@@ -210,3 +210,12 @@ def test_toy_retrieval_distill_configs_train(cfg, toy_retrieval_root, tmp_path):
     assert ckpts, log[-2000:]
     assert re.search(r'distill\.loss_\w+: [0-9.]+', log)
     assert re.search(r'retrieval/R@1: [0-9.]+', log) and 'retrieval/NMI' in log
+
+
+def test_m8_refuses_a_distillation_checkpoint_as_its_teacher(tmp_path):
+    from kd_plugins.models.utils import TeacherCheckpointError
+    path = str(tmp_path / 'm8_epoch_60.pth')
+    torch.save(dict(state_dict=build().state_dict()), path)
+    with pytest.raises(TeacherCheckpointError,
+                       match=r"m8_epoch_60\.pth.*under 'architecture\.'.*export_student"):
+        build(teacher_ckpt=path)
