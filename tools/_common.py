@@ -30,7 +30,9 @@ def add_common_args(parser: argparse.ArgumentParser):
         '(sets model.teacher_ckpt)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. model.teacher_ckpt=/x/teacher.pth')
+        help='override config settings, e.g. model.teacher_ckpt=/x/teacher.pth; a key '
+        'must exist in the config (or be an argument of the component it goes into); '
+        'write +a.b=v to add a key anyway')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
@@ -52,9 +54,14 @@ def read_config(path, cfg_options=None, teacher_ckpt=None, work_dir=None,
     from mmengine.config import Config
     if not osp.isfile(path):
         raise SystemExit(f'error: config file {path!r} not found')
+    from kd_plugins.engine.cfg_options import ConfigOptionError, check_cfg_options
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options:
+        try:
+            cfg_options = check_cfg_options(cfg, cfg_options, path)
+        except ConfigOptionError as err:
+            raise SystemExit(f'error: {err}') from None
         cfg.merge_from_dict(cfg_options)
     # `teacher_ckpt` is a top-level variable of distillation configs; an override of it
     # must reach the model too (config variables are substituted at parse time)

@@ -12,7 +12,8 @@ model = dict(
     _delete_=True,
     data_preprocessor=_base_.data_preprocessor,
     architecture=_base_.student_cfg,
-    teachers=dict(teacher=dict(build_cfg=_base_.teacher_cfg)),
+    # the teacher's checkpoint: --cfg-options model.teachers.teacher.ckpt_path=T.pth
+    teachers=dict(teacher=dict(build_cfg=_base_.teacher_cfg, ckpt_path=None)),
     generator=_base_.generator)
 
 # the generated batch size is the loader's batch size for MMRazor's algorithms

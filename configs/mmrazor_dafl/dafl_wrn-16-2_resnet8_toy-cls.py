@@ -18,8 +18,10 @@ model = dict(
     _delete_=True,
     data_preprocessor=_base_.data_preprocessor,
     architecture=dict(_scope_='mmpretrain', **_base_.toy_cls_student),
+    # the teacher's checkpoint: --cfg-options model.teachers.teacher.ckpt_path=T.pth
     teachers=dict(
-        teacher=dict(build_cfg=dict(_scope_='mmpretrain', **_base_.toy_cls_teacher))),
+        teacher=dict(build_cfg=dict(_scope_='mmpretrain', **_base_.toy_cls_teacher),
+                     ckpt_path=None)),
     generator=_base_.generator)
 
 # the generated batch size is the loader's batch size for MMRazor's algorithms
