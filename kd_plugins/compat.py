@@ -15,6 +15,9 @@ tested in ``tests/test_compat.py``. This module imports nothing of kd_plugins.
    mmengine/numpy types their message hub holds. Only if that fails, and only if every
    global the file needs is on a short trusted list, a local file is fully unpickled, with
    a log line saying so. Remote URLs keep mmengine's loaders (torch's safe default).
+   A local file that is no readable checkpoint (empty, a zip archive cut short by an
+   interrupted save or copy, a text file) raises ``CheckpointFileError`` naming the file
+   and what was expected, instead of torch's ``KeyError: 101`` / ``PytorchStreamReader``.
 3. ``fix_module_inplace_false``: ``BaseAlgorithm.set_module_inplace_false`` walks
    ``_modules`` expecting an ``OrderedDict`` (a plain dict on torch 2.x), so it does nothing
    and an in-place ReLU silently overwrites a recorded conv output.
@@ -37,6 +40,13 @@ tested in ``tests/test_compat.py``. This module imports nothing of kd_plugins.
    data-free algorithms with several optimizers) passes the Runner's
    ``device_ids=[LOCAL_RANK]`` to every child's DDP; on CPU (gloo) that fails as in 5.
    This wrapper drops ``device_ids`` / ``output_device`` for a CPU model.
+12. ``fix_kd_soft_ce_without_mmcls``: mmrazor's ``KDSoftCELoss`` takes
+   ``soft_cross_entropy`` from mmcls, which this stack lacks (mmcls 1.x asserts
+   mmcv < 2.1.0), so it holds mmrazor's placeholder class and every config using the
+   loss fails on its first forward with a ``TypeError``. The loss now uses mmpretrain's
+   ``soft_cross_entropy``: mmcls 1.x's renamed successor, with the same signature
+   ``(pred, label, weight, reduction, class_weight, avg_factor)`` and the same maths.
+   Tested in ``tests/test_mmrazor_components.py``.
 6, 8, 9 live where they belong: the ``--local-rank`` spelling and import order in
    ``tools/train.py`` / ``tools/test.py`` (6); mmdet-3.x config names in ``configs/``,
    checked by ``tests/test_configs.py`` (8); the teacher's own data preprocessing in
@@ -47,6 +57,7 @@ import logging
 import os
 import os.path as osp
 import pickle
+import zipfile
 
 import torch
 
@@ -134,18 +145,61 @@ def unsafe_globals(filename):
     return getter(filename)
 
 
+class CheckpointFileError(ValueError):
+    """A file given as a checkpoint that torch cannot read (empty, truncated, not one)."""
+
+
+EXPECTED_CHECKPOINT = ('expected a PyTorch checkpoint written by torch.save (a zip '
+                       'archive starting with b"PK", or a legacy pickle starting with '
+                       'b"\\x80")')
+
+
+def check_checkpoint_file(filename):
+    """Fail naming ``filename`` when it cannot be a torch checkpoint: empty, a zip
+    archive cut short (an interrupted save or copy) or another kind of file."""
+    size = osp.getsize(filename)
+    if size == 0:
+        raise CheckpointFileError(f'checkpoint {filename!r} is empty (0 bytes); '
+                                  f'{EXPECTED_CHECKPOINT}')
+    with open(filename, 'rb') as f:
+        head = f.read(8)
+    if head.startswith(b'PK'):
+        if not zipfile.is_zipfile(filename):
+            raise CheckpointFileError(
+                f'checkpoint {filename!r} is a truncated or damaged zip archive '
+                f'({size} bytes, no end-of-archive directory): its save or copy was '
+                'probably interrupted; use a complete copy or an earlier checkpoint')
+    elif not head.startswith(b'\x80'):
+        raise CheckpointFileError(f'checkpoint {filename!r} is not a PyTorch checkpoint '
+                                  f'(it starts with {head!r}); {EXPECTED_CHECKPOINT}')
+
+
+def _torch_load(filename, map_location, **kwargs):
+    """torch.load whose read errors (beyond the unpickler's refusals) name the file."""
+    try:
+        return torch.load(filename, map_location=map_location, **kwargs)
+    except pickle.UnpicklingError:
+        raise
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError) as err:
+        raise CheckpointFileError(
+            f'checkpoint {filename!r} could not be read by torch.load '
+            f'({type(err).__name__}: {str(err)[:300]}); {EXPECTED_CHECKPOINT}') from err
+
+
 def load_local_checkpoint(filename, map_location=None):
-    """Load a local checkpoint safely; see fix 2 in this module's docstring."""
+    """Load a local checkpoint safely; see fix 2 in this module's docstring. A file
+    that is no readable checkpoint raises :class:`CheckpointFileError` naming it."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename!r} can not be found.')
+    check_checkpoint_file(filename)
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        return _torch_load(filename, map_location, weights_only=True)
     except pickle.UnpicklingError:
         pass
     try:
         with torch.serialization.safe_globals(runner_safe_globals()):
-            ckpt = torch.load(filename, map_location=map_location, weights_only=True)
+            ckpt = _torch_load(filename, map_location, weights_only=True)
         _log(f'kd_plugins: loaded Runner checkpoint {filename} with weights_only=True '
              '(plus the mmengine/numpy types of its message hub)')
         return ckpt
@@ -163,7 +217,7 @@ def load_local_checkpoint(filename, map_location=None):
     _log(f'kd_plugins: {filename} is a Runner checkpoint (needs {len(needed)} '
          'mmengine/numpy globals); fully unpickling it because it is a local file '
          'you gave and every global it needs is from a trusted package.')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    return _torch_load(filename, map_location, weights_only=False)
 
 
 def fix_checkpoint_loading():
@@ -401,6 +455,27 @@ def _register_cpu_separate_ddp():
     return CPUAwareSeparateDistributedDataParallel
 
 
+# 12 -----------------------------------------------------------------------------------
+def mmcls_placeholder(obj):
+    """Whether ``obj`` is the class mmrazor's ``get_placeholder('mmcls')`` makes."""
+    return isinstance(obj, type) and obj.__name__ == 'PlaceHolder' and \
+        obj.__module__ == 'mmrazor.utils.placeholder'
+
+
+def fix_kd_soft_ce_without_mmcls():
+    from mmrazor.models.losses import kd_soft_ce_loss
+    if not mmcls_placeholder(kd_soft_ce_loss.soft_cross_entropy):
+        return  # mmcls is installed: mmrazor imported its function itself
+    try:
+        from mmpretrain.models.losses.cross_entropy_loss import soft_cross_entropy
+    except ImportError as err:  # pragma: no cover - mmpretrain missing
+        _log(f'kd_plugins: KDSoftCELoss stays unusable (no mmcls, no mmpretrain: {err})',
+             logging.WARNING)
+        return
+    # KDSoftCELoss reads the module global when it is built (self.cls_criterion)
+    kd_soft_ce_loss.soft_cross_entropy = soft_cross_entropy
+
+
 # ---------------------------------------------------------------------------------------
 FIXES = (
     ('mmrazor_quantization_import', fix_mmrazor_quantization_import),
@@ -411,6 +486,7 @@ FIXES = (
     ('model_cfg_path', fix_model_cfg_path),
     ('empty_dataset_error', fix_empty_dataset_error),
     ('cpu_separate_ddp_wrapper', _register_cpu_separate_ddp),
+    ('kd_soft_ce_without_mmcls', fix_kd_soft_ce_without_mmcls),
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import ROOT, free_port, subprocess_env
+from conftest import ROOT, cli_options, cls_data_options, free_port, subprocess_env
 
 
 def run_py(code):
@@ -112,6 +112,59 @@ def test_missing_local_checkpoint_names_the_file():
     from mmengine.runner import CheckpointLoader
     with pytest.raises(FileNotFoundError, match='no_such.pth'):
         CheckpointLoader.load_checkpoint('/nonexistent/no_such.pth')
+
+
+def broken_checkpoint(tmp_path, kind):
+    """A file given as a checkpoint that is none: what users pass by mistake."""
+    path = tmp_path / f'{kind}.pth'
+    if kind == 'empty':
+        path.write_bytes(b'')
+    elif kind == 'text':
+        path.write_text('hello world: not a checkpoint\n')
+    elif kind in ('truncated', 'cut_legacy'):
+        torch.save({'state_dict': {'w': torch.arange(4096.)}}, str(path),
+                   _use_new_zipfile_serialization=kind == 'truncated')
+        data = path.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    return str(path)
+
+
+@pytest.mark.parametrize('kind, match', [
+    ('empty', r"empty\.pth' is empty \(0 bytes\); expected a PyTorch checkpoint"),
+    ('truncated', r"truncated\.pth' is a truncated or damaged zip archive \([0-9]+ bytes"),
+    ('text', r"text\.pth' is not a PyTorch checkpoint \(it starts with b'hello wo'\); "
+             r'expected a PyTorch checkpoint written by torch.save'),
+    ('cut_legacy', r"cut_legacy\.pth' could not be read by torch.load"),
+])
+def test_unreadable_checkpoint_names_the_file(tmp_path, kind, match):
+    from mmengine.runner import load_checkpoint
+
+    from kd_plugins.compat import CheckpointFileError
+    path = broken_checkpoint(tmp_path, kind)
+    with pytest.raises(CheckpointFileError, match=match):
+        load_checkpoint(nn.Linear(2, 2), path)
+
+
+def test_legacy_checkpoint_format_still_loads(tmp_path):
+    from mmengine.runner import CheckpointLoader
+    path = str(tmp_path / 'legacy.pth')
+    torch.save({'state_dict': {'w': torch.ones(3)}}, path,
+               _use_new_zipfile_serialization=False)
+    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert torch.equal(ckpt['state_dict']['w'], torch.ones(3))
+
+
+def test_test_tool_names_a_truncated_checkpoint(tmp_path, toy_cls_root):
+    path = broken_checkpoint(tmp_path, 'truncated')
+    cfg = os.path.join(ROOT, 'configs', 'classifiers', 'resnet8_toy-cls.py')
+    proc = subprocess.run([sys.executable, 'tools/test.py', cfg, path, '--work-dir',
+                           str(tmp_path / 'w'),
+                           *cli_options(cls_data_options(toy_cls_root))],
+                          cwd=ROOT, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert 'CheckpointFileError' in proc.stderr and 'truncated.pth' in proc.stderr
+    assert 'PytorchStreamReader' not in proc.stderr
 
 
 def test_remote_urls_keep_mmengine_loader():
