@@ -1,7 +1,8 @@
 """Serve a trained mmseg segmentation model: web page + JSON API (FastAPI, uvicorn).
 
     python tools/serve_seg.py --config DIR/student.py --checkpoint DIR/student.pth \
-        [--device cpu|cuda] [--host 127.0.0.1] [--port 8000] [--max-upload-mb 20]
+        [--device cpu|cuda] [--host 127.0.0.1] [--port 8000] [--max-upload-mb 20] \
+        [--max-pixels 4194304] [--max-pixels-in-flight 8388608] [--max-wait-s 10]
 
 ``DIR`` is what ``tools/export_student.py`` writes. Everything is in
 :mod:`kd_plugins.service.cli` (also installed as the ``kd-serve-seg`` command).

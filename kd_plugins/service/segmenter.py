@@ -21,6 +21,7 @@ import numpy as np
 DEFAULT_SIZE_DIVISOR = 32
 DEFAULT_OPACITY = 0.5
 MAX_CLASSES = 256  # masks are 8-bit PNGs: pixel value = class index
+OVERLAY_BAND_PIXELS = 256 * 1024  # pixels blended at once by Segmenter.overlay
 
 
 class ModelLoadError(RuntimeError):
@@ -89,7 +90,8 @@ def resolve_classes(num_classes, ckpt_meta, cfg, source_names):
     return classes, palette
 
 
-def _check_files(config, checkpoint):
+def check_model_files(config, checkpoint):
+    """:class:`ModelLoadError` naming the config or checkpoint file that is missing."""
     for what, path in (('config', config), ('checkpoint', checkpoint)):
         if not path or not osp.isfile(path):
             raise ModelLoadError(f'{what} file {path!r} not found')
@@ -150,7 +152,7 @@ def load_segmenter(config, checkpoint, device='cpu', warmup=True):
     distillation config, a checkpoint that does not fit, a class-count mismatch) and
     for a CUDA device on a machine without one.
     """
-    _check_files(config, checkpoint)
+    check_model_files(config, checkpoint)
     import torch
     from mmengine.config import Config
     if str(device).startswith('cuda') and not torch.cuda.is_available():
@@ -248,10 +250,18 @@ class Segmenter:
         return mask, elapsed_ms
 
     def overlay(self, rgb, mask, opacity=DEFAULT_OPACITY):
-        """The image with each pixel blended towards its class colour (``uint8``)."""
-        colours = self._colours[mask]
-        out = rgb.astype(np.float32) * (1.0 - opacity) + colours * opacity
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        """The image with each pixel blended towards its class colour (``uint8``).
+
+        Blended in bands of rows: the float temporaries of a whole large image would
+        take about 16 times its own size (250 MiB for 2000 x 2000)."""
+        out = np.empty(rgb.shape, np.uint8)
+        rows = max(1, OVERLAY_BAND_PIXELS // max(1, rgb.shape[1]))
+        for top in range(0, rgb.shape[0], rows):
+            band = slice(top, top + rows)
+            blend = rgb[band].astype(np.float32) * (1.0 - opacity) + \
+                self._colours[mask[band]] * opacity
+            out[band] = np.clip(blend + 0.5, 0, 255)
+        return out
 
     def pixel_counts(self, mask):
         counts = np.bincount(mask.ravel(), minlength=len(self.classes))

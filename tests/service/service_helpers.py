@@ -5,6 +5,8 @@ import atexit
 import io
 import os
 import os.path as osp
+import struct
+import zlib
 
 import numpy as np
 
@@ -73,3 +75,26 @@ def png_array(data):
     image = Image.open(io.BytesIO(data))
     assert image.format == 'PNG'
     return np.asarray(image)
+
+
+def encode(image, fmt='PNG', **kwargs):
+    """The bytes of a PIL ``image`` saved as ``fmt``."""
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **kwargs)
+    return buf.getvalue()
+
+
+def png_header_only(width, height):
+    """A valid PNG signature + IHDR claiming ``width x height``, no pixel data."""
+    def chunk(tag, payload):
+        crc = zlib.crc32(tag + payload) & 0xffffffff
+        return struct.pack('>I', len(payload)) + tag + payload + struct.pack('>I', crc)
+    ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) +
+            chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
+
+
+def segment(client, data, fmt='json', name='x.png'):
+    """POST ``data`` to ``/api/segment`` through a FastAPI ``TestClient``."""
+    return client.post(f'/api/segment?format={fmt}',
+                       files={'file': (name, data, 'application/octet-stream')})

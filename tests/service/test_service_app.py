@@ -5,10 +5,8 @@ import base64
 import io
 import json
 import os.path as osp
-import struct
 import subprocess
 import sys
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -16,8 +14,9 @@ import pytest
 from PIL import Image
 
 from conftest import CWD_CFG, ROOT, subprocess_env
-from service_helpers import (SERVE, exported_toy_student, png_array, post_image,
-                             shared_server, stop_shared_server, val_image_paths)
+from service_helpers import (SERVE, encode, exported_toy_student, png_array,
+                             png_header_only, post_image, segment, shared_server,
+                             stop_shared_server, val_image_paths)
 
 CLASSES = ['background', 'cell', 'gland']
 MAX_UPLOAD = 100_000   # bytes: small, so that a few hundred KB are over it
@@ -51,30 +50,9 @@ def client(segmenter):
         yield c
 
 
-def encode(image, fmt='PNG', **kwargs):
-    buf = io.BytesIO()
-    image.save(buf, format=fmt, **kwargs)
-    return buf.getvalue()
-
-
 def noise(width, height, seed=0):
     rng = np.random.RandomState(seed)
     return Image.fromarray(rng.randint(0, 256, (height, width, 3), np.uint8))
-
-
-def png_header_only(width, height):
-    """A valid PNG signature + IHDR claiming ``width x height``, no pixel data."""
-    def chunk(tag, payload):
-        crc = zlib.crc32(tag + payload) & 0xffffffff
-        return struct.pack('>I', len(payload)) + tag + payload + struct.pack('>I', crc)
-    ihdr = struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0)
-    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) +
-            chunk(b'IDAT', zlib.compress(b'')) + chunk(b'IEND', b''))
-
-
-def segment(client, data, fmt='json', name='x.png'):
-    return client.post(f'/api/segment?format={fmt}',
-                       files={'file': (name, data, 'application/octet-stream')})
 
 
 def good_request_works(client, student):
@@ -96,7 +74,10 @@ def test_health_and_info_report_model_and_classes(client, segmenter):
     assert model['size_divisor'] == 8  # UNet, three downsamples
     assert osp.basename(model['checkpoint']) == 'student.pth'
     info = client.get('/api/info').json()
-    assert info['limits'] == dict(max_upload_bytes=MAX_UPLOAD, max_pixels=MAX_PIXELS)
+    assert info['limits'] == dict(max_upload_bytes=MAX_UPLOAD, max_pixels=MAX_PIXELS,
+                                  max_pixels_in_flight=2 * MAX_PIXELS, max_wait_s=10.0)
+    assert info['load'] == dict(pixels_in_flight=0, requests_in_flight=0,
+                                requests_waiting=0)
     assert info['classes'] == CLASSES
     page = client.get('/')
     assert page.status_code == 200 and 'text/html' in page.headers['content-type']
@@ -182,8 +163,9 @@ BAD_UPLOADS = {
                                             'upload too large'),
     'over max_pixels': (lambda: png_header_only(1200, 1000), 413,
                         '1200000 pixels, the limit is 1000000'),
+    # over Pillow's own limit too: the answer still quotes the configured one
     'decompression bomb': (lambda: png_header_only(40000, 40000), 413,
-                           'image too large'),
+                           'image too large: 1600000000 pixels, the limit is 1000000'),
 }
 
 
