@@ -39,7 +39,8 @@ import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
 
-from ...models.utils.config_checks import check_int, check_positive_int, is_int
+from ...models.utils.config_checks import (check_bool, check_int, check_positive_int,
+                                           is_int)
 
 DISTANCES = ('cosine', 'euclidean')
 
@@ -296,9 +297,7 @@ class EmbeddingRecallNMI(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.topk = check_topk(topk)
         self.distance = check_distance(distance)
-        if not isinstance(nmi, bool):
-            raise ValueError(f'nmi must be True or False, got {nmi!r}')
-        self.with_nmi = nmi
+        self.with_nmi = check_bool(nmi, 'nmi')
         self.nmi_seed = check_int(nmi_seed, 'nmi_seed')
         self.nmi_restarts = check_positive_int(nmi_restarts, 'nmi_restarts')
         self.nmi_max_iter = check_positive_int(nmi_max_iter, 'nmi_max_iter')

@@ -63,9 +63,10 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..losses.data_free import channel_stats
 from ..utils.build import build_codebase_model
-from ..utils.config_checks import (DistillConfigError, check_num_classes, check_number,
-                                   check_positive_int, check_teacher_ckpt, is_int)
-from ..utils.teacher_checkpoint import load_teacher_checkpoint, teacher_strict_flag
+from ..utils.config_checks import (DistillConfigError, check_bool, check_num_classes,
+                                   check_number, check_positive_int, check_teacher_ckpt,
+                                   is_int)
+from ..utils.teacher_checkpoint import load_teacher_checkpoint
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -218,7 +219,7 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
                  init_cfg: Optional[Dict] = None,
                  teacher_strict: bool = True) -> None:
         check_teacher_ckpt(teacher_ckpt)
-        teacher_strict_flag(teacher_strict)
+        check_bool(teacher_strict, 'teacher_strict', DistillConfigError)
         self.num_hard, self.num_easy = split_batch(batch_size, hard_ratio, easy_ratio)
         self.batch_size = batch_size
         self.student_iter = check_positive_int(student_iter, 'student_iter',

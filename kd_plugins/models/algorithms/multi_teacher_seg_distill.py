@@ -44,9 +44,9 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from ..utils.build import build_codebase_model
-from ..utils.config_checks import (DistillConfigError, check_num_classes, check_number,
-                                   check_teacher_ckpt)
-from ..utils.teacher_checkpoint import load_teacher_checkpoint, teacher_strict_flag
+from ..utils.config_checks import (DistillConfigError, check_bool, check_num_classes,
+                                   check_number, check_teacher_ckpt)
+from ..utils.teacher_checkpoint import load_teacher_checkpoint
 from .preprocess_aware_distill import preprocess_signature, renormalize
 
 TEACHER_KEYS = ('model', 'ckpt_path', 'feature')
@@ -106,7 +106,8 @@ class BoundaryAwareMultiTeacherDistill(BaseAlgorithm):
                  teacher_strict: bool = True,
                  data_preprocessor=None,
                  init_cfg=None) -> None:
-        teacher_strict = teacher_strict_flag(teacher_strict)
+        teacher_strict = check_bool(teacher_strict, 'teacher_strict',
+                                    DistillConfigError)
         if isinstance(data_preprocessor, dict):
             data_preprocessor = build_codebase_model(data_preprocessor,
                                                      'data_preprocessor')

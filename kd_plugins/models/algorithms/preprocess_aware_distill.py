@@ -32,10 +32,11 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from ..utils.build import build_codebase_model
-from ..utils.config_checks import (check_distill_losses, check_feature_channels,
+from ..utils.config_checks import (DistillConfigError, check_bool,
+                                   check_distill_losses, check_feature_channels,
                                    check_level_counts, check_num_classes,
                                    check_recorder_sources, check_teacher_ckpt)
-from ..utils.teacher_checkpoint import load_teacher_checkpoint, teacher_strict_flag
+from ..utils.teacher_checkpoint import load_teacher_checkpoint
 
 _NORM_ATTRS = ('_enable_normalize', '_channel_conversion', 'channel_conversion',
                'pad_size_divisor', 'pad_value')
@@ -180,7 +181,7 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                  teacher_strict: bool = True,
                  **kwargs) -> None:
         check_teacher_ckpt(teacher_ckpt)
-        teacher_strict_flag(teacher_strict)
+        check_bool(teacher_strict, 'teacher_strict', DistillConfigError)
         check_distill_losses(distiller)
         if teacher_forward_mode not in ('tensor', 'loss'):
             raise ValueError("teacher_forward_mode must be 'tensor' or 'loss', got "

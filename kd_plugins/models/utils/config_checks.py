@@ -38,6 +38,13 @@ def check_number(value, field: str, minimum: float = 0.0, strict: bool = False,
     return float(value)
 
 
+def check_bool(value, field: str, error=ValueError) -> bool:
+    """``value`` if it is ``True`` or ``False``; otherwise ``error`` naming ``field``."""
+    if not isinstance(value, bool):
+        raise error(f'{field} must be True or False, got {value!r}')
+    return value
+
+
 def is_int(value) -> bool:
     """A plain integer (``True`` / ``False`` are not)."""
     return isinstance(value, int) and not isinstance(value, bool)

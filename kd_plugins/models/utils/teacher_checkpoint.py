@@ -170,12 +170,5 @@ def install():
         module.load_checkpoint = _mmrazor_strict_load
 
 
-def teacher_strict_flag(value, field: str = 'teacher_strict') -> bool:
-    """``value`` if it is a bool; otherwise an error naming ``field``."""
-    if not isinstance(value, bool):
-        raise DistillConfigError(f'{field} must be True or False, got {value!r}')
-    return value
-
-
 __all__ = ['TeacherCheckpointError', 'checkpoint_state_dict', 'compare_state_dict',
-           'install', 'load_teacher_checkpoint', 'teacher_strict_flag']
+           'install', 'load_teacher_checkpoint']
