@@ -27,13 +27,13 @@ import logging
 import os
 import os.path as osp
 import re
-import zipfile
 from typing import Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
+from ..compat import CheckpointFileError, check_checkpoint_file
 from .atomic_io import atomic_write, remove_stale_temps
 
 LAST_CHECKPOINT = 'last_checkpoint'
@@ -41,14 +41,16 @@ DEFAULT_CKPT_RE = re.compile(r'^(?P<kind>epoch|iter)_(?P<step>\d+)\.pth$')
 
 
 def is_complete_checkpoint(path: str) -> bool:
-    """A local file that torch can open: a whole zip archive (torch >= 1.6 format) or
-    a legacy pickle. A zip cut short has no end-of-archive record."""
-    if not osp.isfile(path) or osp.getsize(path) == 0:
+    """A local file that passes the checkpoint loader's file check
+    (:func:`kd_plugins.compat.check_checkpoint_file`): a whole zip archive or a legacy
+    pickle; a zip cut short has no end-of-archive record."""
+    if not osp.isfile(path):
         return False
-    if zipfile.is_zipfile(path):
-        return True
-    with open(path, 'rb') as f:
-        return f.read(1) == b'\x80'
+    try:
+        check_checkpoint_file(path)
+    except CheckpointFileError:
+        return False
+    return True
 
 
 def checkpoint_steps(folder: str, pattern=DEFAULT_CKPT_RE) -> list:
