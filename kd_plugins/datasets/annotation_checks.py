@@ -289,15 +289,21 @@ def _coco_api_init(self, annotation_file=None, *args, **kwargs):
     check_coco_layout(self.dataset, annotation_file)
 
 
-def _coco_load_data_list(self):
-    tally = self.__dict__['_kd_box_tally'] = BoxTally()
-    try:
-        data_list = _ORIGINAL['coco_load_data_list'](self)
-    finally:
-        self.__dict__.pop('_kd_box_tally', None)
-    finish_box_check(tally, type(self).__name__, self.ann_file, self.test_mode,
-                     rule=_COCO_RULE)
-    return data_list
+def _tallied_load(original: str, unit: str, rule: str):
+    """A ``load_data_list`` that runs ``_ORIGINAL[original]`` with a fresh
+    :class:`BoxTally` (filled by the patched ``parse_data_info``), then
+    :func:`finish_box_check`."""
+    def load_data_list(self):
+        tally = self.__dict__['_kd_box_tally'] = BoxTally()
+        try:
+            data_list = _ORIGINAL[original](self)
+        finally:
+            self.__dict__.pop('_kd_box_tally', None)
+        finish_box_check(tally, type(self).__name__, self.ann_file, self.test_mode,
+                         unit=unit, rule=rule)
+        return data_list
+
+    return load_data_list
 
 
 def _coco_parse_data_info(self, raw_data_info):
@@ -325,17 +331,6 @@ def _coco_parse_data_info(self, raw_data_info):
     data_info = _ORIGINAL['coco_parse_data_info'](self, raw_data_info)
     tally.add_kept(data_info.get('instances', ()) if isinstance(data_info, dict) else ())
     return data_info
-
-
-def _xml_load_data_list(self):
-    tally = self.__dict__['_kd_box_tally'] = BoxTally()
-    try:
-        data_list = _ORIGINAL['xml_load_data_list'](self)
-    finally:
-        self.__dict__.pop('_kd_box_tally', None)
-    finish_box_check(tally, type(self).__name__, self.ann_file, self.test_mode,
-                     unit='box', rule=_XML_RULE)
-    return data_list
 
 
 def _xml_parse_data_info(self, img_info):
@@ -403,8 +398,10 @@ def install() -> None:
     from mmengine.dataset import base_dataset
 
     _patch(COCO, '__init__', 'coco_api_init', _coco_api_init)
-    _patch(CocoDataset, 'load_data_list', 'coco_load_data_list', _coco_load_data_list)
+    _patch(CocoDataset, 'load_data_list', 'coco_load_data_list',
+           _tallied_load('coco_load_data_list', 'box annotation', _COCO_RULE))
     _patch(CocoDataset, 'parse_data_info', 'coco_parse_data_info', _coco_parse_data_info)
-    _patch(XMLDataset, 'load_data_list', 'xml_load_data_list', _xml_load_data_list)
+    _patch(XMLDataset, 'load_data_list', 'xml_load_data_list',
+           _tallied_load('xml_load_data_list', 'box', _XML_RULE))
     _patch(XMLDataset, 'parse_data_info', 'xml_parse_data_info', _xml_parse_data_info)
     _patch(base_dataset, 'load', 'base_load', _base_dataset_load)

@@ -174,9 +174,14 @@ def feeds(cfg, value, skip: str) -> List[str]:
     top-level variable was substituted into)."""
     if value is None or isinstance(value, bool):
         return []
-    return [p for p in all_paths(cfg)
-            if p.split('.')[0] in RUNNER_KEYS and p.split('.')[0] != skip
-            and _lookup(cfg, p) == value and not isinstance(_lookup(cfg, p), bool)]
+    found = []
+    for path in all_paths(cfg):
+        top = path.split('.')[0]
+        if top in RUNNER_KEYS and top != skip:
+            held = _lookup(cfg, path)
+            if held == value and not isinstance(held, bool):
+                found.append(path)
+    return found
 
 
 def _lookup(cfg, path):
