@@ -130,25 +130,29 @@ def test_train_cli_refuses_a_top_level_variable(tmp_path):
 
 def test_unknown_loss_without_type_fails_at_build_naming_it():
     """A loss entry without ``type`` (added by hand or with +key) names the loss."""
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
 
     from kd_plugins.models.utils import DistillConfigError
-    init_default_scope('mmdet')
+
+    def build(model):  # in mmdet's scope, left as it was afterwards
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            return MODELS.build(model)
+
     model = Config.fromfile(CWD_CFG).model.to_dict()
     model['distiller']['distill_losses']['nope'] = dict(loss_weight=1)
     with pytest.raises(DistillConfigError,
                        match=r"distiller\.distill_losses\.nope has no type.*loss_neck0"):
-        MODELS.build(copy.deepcopy(model))
+        build(copy.deepcopy(model))
     del model['distiller']['distill_losses']['nope']
     model['distiller']['loss_forward_mappings']['loss_neck9'] = \
         model['distiller']['loss_forward_mappings']['loss_neck0']
     with pytest.raises(DistillConfigError,
                        match=r"loss_forward_mappings\.loss_neck9: there is no loss"):
-        MODELS.build(copy.deepcopy(model))
+        build(copy.deepcopy(model))
     del model['distiller']['loss_forward_mappings']['loss_neck0']
     del model['distiller']['loss_forward_mappings']['loss_neck9']
     with pytest.raises(DistillConfigError,
                        match=r"distill_losses\.loss_neck0 has no entry in .*never be "
                              'computed'):
-        MODELS.build(model)
+        build(model)

@@ -14,6 +14,17 @@ import kd_plugins.engine.atomic_io as atomic_io
 from kd_plugins.engine.safe_checkpoint import find_latest_checkpoint
 
 
+@pytest.fixture(autouse=True)
+def runner_scopes_stay_here():
+    """A Runner makes its default scope the current one ('mmengine' here); drop the
+    scopes made in a test so later tests build in the scope they had before."""
+    from mmengine.registry import DefaultScope
+    before = set(DefaultScope._instance_dict)
+    yield
+    for name in set(DefaultScope._instance_dict) - before:
+        DefaultScope._instance_dict.pop(name)
+
+
 class TinyModel(BaseModel):
     def __init__(self):
         super().__init__()
@@ -185,8 +196,8 @@ def test_start_clears_stale_temporary_files_and_orphans(tmp_path):
         n for n in names(work) if n[0].isdigit()])  # + the log folder
 
 
-def test_previous_best_is_removed_only_after_the_new_best_is_written(tmp_path,
-                                                                      monkeypatch):
+def test_previous_best_is_removed_only_after_the_new_best_is_written(
+        tmp_path, monkeypatch):
     interrupt_write_of(monkeypatch, 'best_score_iter_2.pth', exc=OSError)
     runner = make_runner(tmp_path / 'w', max_iters=3, save_best='score', val_interval=1)
     with pytest.raises(OSError):

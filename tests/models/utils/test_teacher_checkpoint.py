@@ -113,7 +113,8 @@ def test_opt_in_partial_loading_loads_what_fits_and_logs_counts(tmp_path, logged
 
 def test_a_file_that_holds_no_weights_is_named(tmp_path):
     path = save([1, 2], tmp_path / 'list.pth')
-    with pytest.raises(TeacherCheckpointError, match=r"list\.pth.*not a model checkpoint"):
+    with pytest.raises(TeacherCheckpointError,
+                       match=r"list\.pth.*not a model checkpoint"):
         load_teacher_checkpoint(small_net(), path)
 
 
@@ -128,20 +129,22 @@ def test_teacher_strict_must_be_a_bool():
 
 # the algorithms ---------------------------------------------------------------------
 def build_cwd(**overrides):
-    from mmengine.registry import init_default_scope
+    """The toy CWD algorithm, built in mmdet's scope (left as it was afterwards)."""
+    from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
-    init_default_scope('mmdet')
     model = copy.deepcopy(Config.fromfile(CWD_CFG).model.to_dict())
     model.update(overrides)
-    return MODELS.build(model)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(model)
 
 
 def test_preprocess_aware_distill_refuses_its_own_distillation_checkpoint(tmp_path):
     algo = build_cwd()
     path = save(dict(state_dict=algo.state_dict()), tmp_path / 'cwd_epoch_8.pth')
     with pytest.raises(TeacherCheckpointError,
-                       match=r"teacher_ckpt: checkpoint .*cwd_epoch_8\.pth.*does not fit "
-                             r"the teacher YOLOV3.*under 'architecture\.'.*export_student"):
+                       match=r"teacher_ckpt: checkpoint .*cwd_epoch_8\.pth.*does not "
+                             r"fit the teacher YOLOV3.*under 'architecture\.'"
+                             r".*export_student"):
         build_cwd(teacher_ckpt=path)
     # opt-in: nothing of it fits (every key is prefixed), and the build says so
     partial = build_cwd(teacher_ckpt=path, teacher_strict=False)
