@@ -72,6 +72,10 @@ log_processor = dict(by_epoch=False)
     return str(cfg)
 
 
+def log_tail(tmp_path):
+    return open(tmp_path / 'train.log').read()[-3000:]
+
+
 def read_events(path, pid):
     if not osp.exists(path):
         return []
@@ -140,7 +144,7 @@ def test_training_resumes_after_kills_in_and_around_saves(tmp_path, toy_cls_root
             proc = start(cmd, events, pause_at, log)
             evs = wait_for(proc, events, 'resumed')
             resumed = [json.loads(d) for e, d in evs if e == 'resumed']
-            assert resumed, open(tmp_path / 'train.log').read()[-3000:]
+            assert resumed, log_tail(tmp_path)
             got = resumed[0]
             # continues from the newest complete checkpoint, with its optimizer state,
             # learning rate and scheduler steps
@@ -153,13 +157,12 @@ def test_training_resumes_after_kills_in_and_around_saves(tmp_path, toy_cls_root
                 assert got['lr'] == pytest.approx(want['lr'])
                 assert got['sched'] == want['sched']
             if sig is None:
-                assert proc.wait(TIMEOUT_S) == 0, open(tmp_path / 'train.log').read()[-3000:]
+                assert proc.wait(TIMEOUT_S) == 0, log_tail(tmp_path)
                 evs = read_events(events, proc.pid)
                 assert ('done', '') in evs
                 break
             evs = wait_for(proc, events, 'PAUSED')
-            assert evs[-1][0] == 'PAUSED', (pause_at, evs[-3:],
-                                             open(tmp_path / 'train.log').read()[-3000:])
+            assert evs[-1][0] == 'PAUSED', (pause_at, evs[-3:], log_tail(tmp_path))
             # the restart cleared what the previous kill left; only the write we are
             # paused in (or before its rename) may have its temporary file now
             allowed = 1 if pause_at.startswith(('write_mid', 'before_rename')) else 0
