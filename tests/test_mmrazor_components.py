@@ -446,6 +446,26 @@ def test_mgd_loss_matches_hand_value():
     assert close(build('MGDLoss', alpha_mgd=0.5)(s, t), 0.5 * expected / 2)
 
 
+@covers('MGDConnector')
+def test_mgd_connector_masks_student_pixels_then_generates_teacher_features():
+    conn = build('MGDConnector', student_channels=4, teacher_channels=6, lambda_mgd=0.65)
+    x = seeded(2, 4, 5, 5, seed=47)
+    assert conn(x).shape == (2, 6, 5, 5)
+    conn.lambda_mgd = 0.0  # nothing masked: generation of the aligned features
+    assert torch.allclose(conn(x), conn.generation(conn.align(x)))
+    conn.lambda_mgd = 1.0  # everything masked: generation of zeros
+    assert torch.allclose(conn(x), conn.generation(torch.zeros(2, 6, 5, 5)))
+    conn.lambda_mgd = 0.65  # one random mask per pixel, shared by all channels
+    torch.manual_seed(0)
+    kept = (torch.rand(2, 1, 5, 5) <= 1 - 0.65).float()
+    torch.manual_seed(0)
+    out = conn(x)
+    assert torch.allclose(out, conn.generation(conn.align(x) * kept))
+    build('MGDLoss', alpha_mgd=2e-5)(out, seeded(2, 6, 5, 5, seed=48)).backward()
+    assert conn.align.weight.grad.abs().sum() > 0
+    assert conn.generation[0].weight.grad.abs().sum() > 0
+
+
 def orthogonal(dim, seed):
     q, _ = torch.linalg.qr(seeded(dim, dim, seed=seed))
     return q

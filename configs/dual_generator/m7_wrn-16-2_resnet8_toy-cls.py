@@ -72,3 +72,9 @@ log_processor = dict(by_epoch=False)
 # its own samples (different seeds per rank)
 model_wrapper_cfg = dict(type='CPUAwareSeparateDistributedDataParallel')
 randomness = dict(seed=0, diff_rank_seed=True)
+# The loss weights protocol v2's sweep scales together (x0.25 / x1 / x4, ../shared/BENCHMARKS.md rule 3).
+sweep_weights = [
+    'model.distill_loss.loss_weight',
+    'model.info_entropy_loss.loss_weight',
+    'model.bn_stats_loss.loss_weight'
+]

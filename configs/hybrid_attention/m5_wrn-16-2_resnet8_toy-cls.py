@@ -25,3 +25,8 @@ model = dict(
     selector=dict(momentum=0.1),
     probe_shape=(3, 32, 32),
     distiller=dict(distill_losses=dict(loss_kd=dict(loss_weight=kd_weight))))
+# The loss weights protocol v2's sweep scales together (x0.25 / x1 / x4, ../shared/BENCHMARKS.md rule 3).
+sweep_weights = [
+    'model.distiller.distill_losses.loss_kd.loss_weight',
+    'model.attention_loss.loss_weight'
+]

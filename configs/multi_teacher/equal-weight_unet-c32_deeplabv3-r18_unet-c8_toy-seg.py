@@ -8,3 +8,7 @@ model = dict(
     distill_loss=dict(type='BoundaryAwareMultiTeacherKDLoss', tau=1.0, band_width=0,
                       boundary_weight=0.0, quality='equal', loss_weight=0.36),
     feature_loss_weight=0.0)
+# The loss weights protocol v2's sweep scales together (x0.25 / x1 / x4, ../shared/BENCHMARKS.md rule 3).
+sweep_weights = [
+    'model.distill_loss.loss_weight'
+]

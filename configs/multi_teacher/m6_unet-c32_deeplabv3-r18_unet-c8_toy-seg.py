@@ -11,3 +11,8 @@ model = dict(
                       boundary_weight=2.0, quality='auto', weight_temperature=0.1,
                       loss_weight=0.12),
     feature_loss_weight=0.12)
+# The loss weights protocol v2's sweep scales together (x0.25 / x1 / x4, ../shared/BENCHMARKS.md rule 3).
+sweep_weights = [
+    'model.distill_loss.loss_weight',
+    'model.feature_loss_weight'
+]

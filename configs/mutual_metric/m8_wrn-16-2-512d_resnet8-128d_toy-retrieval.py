@@ -15,3 +15,8 @@ _base_ = ['../_base_/distill/toy_retrieval_wrn-16-2_to_resnet8.py',
           '../_base_/distill/m8_relational.py']
 model = dict(_base_.m8_model, feedback_warmup_iters=100)
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys=_base_.m8_custom_keys))
+# The loss weights protocol v2's sweep scales together (x0.25 / x1 / x4, ../shared/BENCHMARKS.md rule 3).
+sweep_weights = [
+    'model.guide_loss.loss_weight',
+    'model.feedback_loss.loss_weight'
+]
