@@ -20,20 +20,20 @@ CWD_CFG = osp.join(CONFIGS, 'mmrazor_cwd',
 @pytest.fixture(scope='session')
 def toy_det_root(tmp_path_factory):
     """A small toy detection set (COCO json) made by the project's own generator."""
-    from kd_plugins.datasets.toy_data import make_det
+    from kd_plugins.datasets.toy import make_det
     root = tmp_path_factory.mktemp('toy_det')
     out = osp.join(str(root), 'toy_det')
-    make_det(out, num_train=24, num_val=8, img_size=160, seed=0)
+    make_det(out, num_train=24, num_val=8, num_test=8, img_size=160, seed=0)
     return out
 
 
 def det_data_options(root, batch_size=4):
     """--cfg-options that point a toy detection config at ``root`` (no workers)."""
-    from kd_plugins.datasets.toy_data import loader_options
+    from kd_plugins.datasets.toy import loader_options
     opts = loader_options(root, batch_size)
     root = root.rstrip('/') + '/'
     for split in ('val', 'test'):
-        opts[f'{split}_evaluator.ann_file'] = root + 'annotations/val.json'
+        opts[f'{split}_evaluator.ann_file'] = root + f'annotations/{split}.json'
     return opts
 
 
@@ -48,24 +48,25 @@ def mmrazor_scope():
 @pytest.fixture(scope='session')
 def toy_cls_root(tmp_path_factory):
     """A small toy classification set (mmpretrain CustomDataset folders)."""
-    from kd_plugins.datasets.toy_data import make_cls
+    from kd_plugins.datasets.toy import make_cls
     out = osp.join(str(tmp_path_factory.mktemp('toy_cls')), 'toy_cls')
-    make_cls(out, num_train_per_class=4, num_val_per_class=2, seed=0)
+    make_cls(out, num_train_per_class=4, num_val_per_class=2, num_test_per_class=2,
+             seed=0)
     return out
 
 
 def cls_data_options(root, batch_size=8):
     """--cfg-options that point a toy classification config at ``root`` (no workers)."""
-    from kd_plugins.datasets.toy_data import loader_options
+    from kd_plugins.datasets.toy import loader_options
     return loader_options(root, batch_size)
 
 
 @pytest.fixture(scope='session')
 def toy_seg_root(tmp_path_factory):
     """A small toy segmentation set (mmseg img_dir / ann_dir)."""
-    from kd_plugins.datasets.toy_data import make_seg
+    from kd_plugins.datasets.toy import make_seg
     out = osp.join(str(tmp_path_factory.mktemp('toy_seg')), 'toy_seg')
-    make_seg(out, num_train=8, num_val=4, seed=0)
+    make_seg(out, num_train=8, num_val=4, num_test=4, seed=0)
     return out
 
 
@@ -76,10 +77,12 @@ def seg_data_options(root, batch_size=2):
 
 @pytest.fixture(scope='session')
 def toy_retrieval_root(tmp_path_factory):
-    """A small toy retrieval set (CUB-style lists, class-disjoint train / test)."""
-    from kd_plugins.datasets.toy_data import make_retrieval
+    """A small toy retrieval set (CUB-style lists, class-disjoint train / val / test:
+    labels 0-3, 4-7, 8-11, 6 images each)."""
+    from kd_plugins.datasets.toy import make_retrieval
     out = osp.join(str(tmp_path_factory.mktemp('toy_retrieval')), 'toy_retrieval')
-    make_retrieval(out, num_classes=8, imgs_per_class=6, seed=0)
+    make_retrieval(out, num_train_classes=4, num_val_classes=4, num_test_classes=4,
+                   imgs_per_class=6, seed=0)
     return out
 
 

@@ -7,7 +7,7 @@
 2. trains a teacher (YOLOv3, MobileNetV2 w1.0) and a student without KD (w0.25),
 3. distils the student from the teacher with MMRazor's channel-wise distillation (CWD),
 4. exports the distilled student as a plain mmdet model and evaluates all three with
-   ``mim test mmdet`` (bbox mAP on the toy val split),
+   ``mim test mmdet`` (bbox mAP on the toy test split),
 5. prints a table: teacher / student / distilled student mAP and wall times.
 
 Trained checkpoints are reused on a second run unless ``--fresh`` is given.
@@ -107,8 +107,8 @@ def main(argv=None):
     total = time.time() - t_start
 
     log('')
-    log(f'Toy detection ({args.epochs} epochs each, 800 train / 200 val images, 160 px, '
-        'CPU)')
+    log(f'Toy detection ({args.epochs} epochs each, 800 train images, bbox mAP on the '
+        '200 test images, 160 px, CPU)')
     log('| model                  | bbox mAP | AP50  | train time | test time |')
     log('|------------------------|---------:|------:|-----------:|----------:|')
     for tag, m, m50, tt, ts in rows:

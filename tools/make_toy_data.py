@@ -1,57 +1,65 @@
 #!/usr/bin/env python
-"""Generate the seeded toy datasets of :mod:`kd_plugins.datasets.toy_data`.
+"""Generate the seeded toy datasets of :mod:`kd_plugins.datasets.toy`.
 
 Examples (from the repository root)::
 
     python tools/make_toy_data.py det --out data/toy_det
-    python tools/make_toy_data.py seg --out data/toy_seg --num-train 200
+    python tools/make_toy_data.py seg --out data/toy_seg --num-train 200 --num-test 50
     python tools/make_toy_data.py cls --out data/toy_cls --num-train 50
     python tools/make_toy_data.py retrieval --out data/toy_retrieval \
-        --num-classes 20 --imgs-per-class 40
+        --train-classes 20 --val-classes 20 --test-classes 20 --imgs-per-class 30
     python tools/make_toy_data.py det-semi --ann data/toy_det/annotations/train.json \
         --percent 10 --seed 0     # labeled / unlabeled split files (mmdet naming)
 
-For ``cls`` the counts are per class.  ``retrieval`` takes
-``--num-classes`` / ``--imgs-per-class`` instead of split sizes (its splits
-are class-disjoint: the first half of the classes is ``train``).
+Every kind writes disjoint ``train`` / ``val`` / ``test`` splits. For ``cls`` the
+counts are per class. ``retrieval`` takes ``--train-classes`` / ``--val-classes`` /
+``--test-classes`` / ``--imgs-per-class`` instead of split sizes (its splits are
+class-disjoint: the first classes train, the next ones val, the last ones test).
 
 Re-running with identical arguments is a no-op; different arguments for an
 existing ``--out`` need ``--overwrite``.
 """
 import argparse
 import importlib.util
-import os
 import os.path as osp
 import sys
 import time
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SPLITS = ('train', 'val', 'test')
 
 
-def load_toy_data():
-    """Return the toy_data module without importing all of kd_plugins.
+def load_toy():
+    """Return the toy-data package without importing all of kd_plugins.
 
     ``import kd_plugins`` registers every model and needs the whole
-    OpenMMLab stack; the generators only need numpy and Pillow, so the source
-    file is loaded directly when this script runs from a checkout.  From an
-    installed package (e.g. tools copied by mim) the normal import is used.
+    OpenMMLab stack; the generators only need numpy and Pillow, so the package
+    folder is loaded directly (under a private name) when this script runs from a
+    checkout.  From an installed package (e.g. tools copied by mim) the normal
+    import is used.
     """
-    path = osp.join(REPO_ROOT, 'kd_plugins', 'datasets', 'toy_data.py')
-    if osp.isfile(path):
-        name = '_kd_plugins_toy_data'
+    folder = osp.join(REPO_ROOT, 'kd_plugins', 'datasets', 'toy')
+    init = osp.join(folder, '__init__.py')
+    if osp.isfile(init):
+        name = '_kd_plugins_toy'
         if name in sys.modules:
             return sys.modules[name]
-        spec = importlib.util.spec_from_file_location(name, path)
+        spec = importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[folder])
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
         return module
     try:
         import kd_plugins  # noqa: F401
     except ImportError:
         sys.path.insert(0, REPO_ROOT)
-    from kd_plugins.datasets import toy_data
-    return toy_data
+    from kd_plugins.datasets import toy
+    return toy
 
 
 def _int_at_least(minimum, maximum=None):
@@ -81,39 +89,47 @@ IMG_SIZE = {
     'cls': (16, 32),
     'retrieval': (32, 64),
 }
+# kind -> default --num-train, --num-val, --num-test (per class for cls)
+SPLIT_SIZES = {'det': (800, 200, 200), 'seg': (400, 100, 100), 'cls': (100, 20, 20)}
+RETRIEVAL_DEFAULTS = dict(train_classes=20, val_classes=20, test_classes=20,
+                          imgs_per_class=30)
+RETRIEVAL_CLASS_FLAGS = '--train-classes + --val-classes + --test-classes'
 
 
-def build_parser(max_classes=48):
+def build_parser(max_classes=144):
     parser = argparse.ArgumentParser(
         description='Write a seeded toy dataset in OpenMMLab format.')
     sub = parser.add_subparsers(dest='kind', metavar='KIND')
     sub.required = True
     positive = _int_at_least(1)
+    parser.kind_parsers = {}  # kind -> its sub-parser (for errors after parsing)
     helps = {
         'det': 'COCO detection: 5 shape classes, small objects, clutter',
         'seg': 'mmseg segmentation: touching cells and glands',
         'cls': 'mmpretrain CustomDataset: 10 shape/texture classes',
-        'retrieval': 'CUB-style retrieval with class-disjoint splits',
+        'retrieval': 'CUB-style retrieval with class-disjoint train/val/test',
     }
-    defaults = {'det': (800, 200), 'seg': (400, 100), 'cls': (100, 20)}
     for kind, (min_size, def_size) in IMG_SIZE.items():
         p = sub.add_parser(kind, help=helps[kind], description=helps[kind])
+        parser.kind_parsers[kind] = p
         p.add_argument('--out', required=True, help='output directory')
         if kind == 'retrieval':
-            p.add_argument('--num-classes',
-                           type=_int_at_least(2, max_classes), default=20,
-                           help='number of classes (first half -> train, '
-                           f'rest -> test; at most {max_classes})')
+            classes = _int_at_least(1, max_classes)
+            for split in SPLITS:
+                p.add_argument(f'--{split}-classes', type=classes,
+                               default=RETRIEVAL_DEFAULTS[f'{split}_classes'],
+                               help=f'number of {split} classes (the three '
+                               f'together at most {max_classes})')
             p.add_argument('--imgs-per-class', type=_int_at_least(2),
-                           default=40, help='images per class')
+                           default=RETRIEVAL_DEFAULTS['imgs_per_class'],
+                           help='images per class')
+            # replaced by the three flags above; kept only to say so
+            p.add_argument('--num-classes', help=argparse.SUPPRESS)
         else:
             per = ' per class' if kind == 'cls' else ''
-            p.add_argument('--num-train', type=positive,
-                           default=defaults[kind][0],
-                           help=f'training images{per}')
-            p.add_argument('--num-val', type=positive,
-                           default=defaults[kind][1],
-                           help=f'validation images{per}')
+            for split, default in zip(SPLITS, SPLIT_SIZES[kind]):
+                p.add_argument(f'--num-{split}', type=positive, default=default,
+                               help=f'{split} images{per}')
         p.add_argument('--img-size', type=_int_at_least(min_size),
                        default=def_size,
                        help=f'square image side in px (>= {min_size})')
@@ -133,10 +149,39 @@ def build_parser(max_classes=48):
     return parser
 
 
-def main(argv=None):
-    toy = load_toy_data()
-    parser = build_parser(toy.RETRIEVAL_MAX_CLASSES)
+def parse_args(parser, argv, max_classes):
     args = parser.parse_args(argv)
+    if args.kind == 'retrieval':
+        sub = parser.kind_parsers['retrieval']
+        if args.num_classes is not None:
+            sub.error('--num-classes was replaced by --train-classes, --val-classes '
+                      'and --test-classes (class-disjoint train / val / test)')
+        total = args.train_classes + args.val_classes + args.test_classes
+        if total > max_classes:
+            sub.error(f'{RETRIEVAL_CLASS_FLAGS} must be <= {max_classes}, got '
+                      f'{args.train_classes} + {args.val_classes} + '
+                      f'{args.test_classes} = {total}')
+    return args
+
+
+def _counts(kind, res):
+    if kind == 'det':
+        return ', '.join(f"{s} {res[s]['num_images']} imgs / "
+                         f"{res[s]['num_annotations']} boxes" for s in SPLITS)
+    if kind == 'seg':
+        return ', '.join(f"{s} {res[s]['num_images']} imgs" for s in SPLITS)
+    if kind == 'cls':
+        return f"{len(res['classes'])} classes, " + ', '.join(
+            f"{s} {res[s]['num_images']} imgs" for s in SPLITS)
+    return f"{len(res['classes'])} classes, " + ', '.join(
+        f"{s} {res[s]['num_images']} imgs ({len(res[s]['classes'])} classes)"
+        for s in SPLITS)
+
+
+def main(argv=None):
+    toy = load_toy()
+    parser = build_parser(toy.RETRIEVAL_MAX_CLASSES)
+    args = parse_args(parser, argv, toy.RETRIEVAL_MAX_CLASSES)
     if args.kind == 'det-semi':
         try:
             res = toy.split_det_semi(args.ann, percent=args.percent, seed=args.seed)
@@ -151,44 +196,26 @@ def main(argv=None):
                   overwrite=args.overwrite)
     t0 = time.perf_counter()
     try:
-        if args.kind == 'det':
-            res = toy.make_det(args.out, num_train=args.num_train,
-                               num_val=args.num_val, **common)
-        elif args.kind == 'seg':
-            res = toy.make_seg(args.out, num_train=args.num_train,
-                               num_val=args.num_val, **common)
+        if args.kind in ('det', 'seg'):
+            maker = toy.make_det if args.kind == 'det' else toy.make_seg
+            res = maker(args.out, num_train=args.num_train, num_val=args.num_val,
+                        num_test=args.num_test, **common)
         elif args.kind == 'cls':
             res = toy.make_cls(args.out, num_train_per_class=args.num_train,
-                               num_val_per_class=args.num_val, **common)
+                               num_val_per_class=args.num_val,
+                               num_test_per_class=args.num_test, **common)
         else:
-            res = toy.make_retrieval(args.out, num_classes=args.num_classes,
+            res = toy.make_retrieval(args.out, num_train_classes=args.train_classes,
+                                     num_val_classes=args.val_classes,
+                                     num_test_classes=args.test_classes,
                                      imgs_per_class=args.imgs_per_class,
                                      **common)
     except ValueError as e:
         print(f'make_toy_data.py: error: {e}', file=sys.stderr)
         return 1
     seconds = time.perf_counter() - t0
-
-    if args.kind == 'det':
-        counts = (f"train {res['train']['num_images']} imgs / "
-                  f"{res['train']['num_annotations']} boxes, val "
-                  f"{res['val']['num_images']} imgs / "
-                  f"{res['val']['num_annotations']} boxes")
-    elif args.kind == 'seg':
-        counts = (f"train {res['train']['num_images']} imgs, val "
-                  f"{res['val']['num_images']} imgs")
-    elif args.kind == 'cls':
-        counts = (f"{len(res['classes'])} classes, train "
-                  f"{res['train']['num_images']} imgs, val "
-                  f"{res['val']['num_images']} imgs")
-    else:
-        counts = (f"{len(res['classes'])} classes, train "
-                  f"{res['train']['num_images']} imgs "
-                  f"({len(res['train']['classes'])} classes), test "
-                  f"{res['test']['num_images']} imgs "
-                  f"({len(res['test']['classes'])} classes)")
     state = 'up to date, skipped' if res['skipped'] else 'written'
-    print(f"{args.kind}: {counts} -> {res['out_dir']} ({state}, "
+    print(f"{args.kind}: {_counts(args.kind, res)} -> {res['out_dir']} ({state}, "
           f'{seconds:.1f} s)')
     return 0
 

@@ -373,17 +373,17 @@ class SOPRetrieval(_RetrievalDataset):
 class RetrievalListDataset(_RetrievalDataset):
     """A retrieval split from a ``<image path> <label>`` list.
 
-    The format ``tools/make_toy_data.py retrieval`` writes: ``data_root/train.txt`` and
-    ``test.txt`` with lines ``images/<class>/<file>.png <label>`` (paths relative to
-    ``data_root``), and ``classes.txt`` with one class name per line (line i names
-    label i; optional).
+    The format ``tools/make_toy_data.py retrieval`` writes: ``data_root/train.txt``,
+    ``val.txt`` and ``test.txt`` (class-disjoint) with lines
+    ``images/<class>/<file>.png <label>`` (paths relative to ``data_root``), and
+    ``classes.txt`` with one class name per line (line i names label i; optional).
 
     Args:
         data_root (str): the dataset directory.
         ann_file (str): this split's list, relative to ``data_root`` or absolute.
-        other_ann_file (str, optional): the other split's list (e.g. ``test.txt`` when
-            ``ann_file`` is ``train.txt``), read only to check that the two splits share
-            no label.
+        other_ann_file (str, optional): another split's list (e.g. ``train.txt`` when
+            ``ann_file`` is ``val.txt`` or ``test.txt``), read only to check that the two
+            splits share no label.
         **kwargs: passed to mmpretrain's ``BaseDataset``.
     """
 

@@ -1,7 +1,7 @@
 """A tiny exported toy segmentation student, for the service tests and benchmark.
 
 :func:`make_toy_student` runs what a user runs: toy segmentation data
-(:func:`kd_plugins.datasets.toy_data.make_seg`), ``tools/train.py`` on
+(:func:`kd_plugins.datasets.toy.make_seg`), ``tools/train.py`` on
 ``configs/segmentors/unet-c8_toy-seg.py`` for a few iterations, then
 ``tools/export_student.py``; it returns the exported ``student.py`` / ``student.pth``.
 Two iterations take about 15 s on one CPU core: the weights are barely trained, the
@@ -29,7 +29,7 @@ def project_root():
 def toy_cfg_options(data_root, iters=2, batch_size=2, seed=0):
     """``--cfg-options`` values: the toy data at ``data_root``, no workers, ``iters``
     iterations, validation and a checkpoint at the last one."""
-    from kd_plugins.datasets.toy_data import loader_options
+    from kd_plugins.datasets.toy import loader_options
     opts = loader_options(data_root)
     opts.update({'train_dataloader.batch_size': batch_size,
                  'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
@@ -52,7 +52,7 @@ def make_toy_student(out_dir, iters=2, seed=0, env=None, timeout=600):
     Returns a dict with ``config`` and ``checkpoint`` (the exported files), ``data_root``
     (the toy data, images under ``img_dir/val``), ``reused`` and ``seconds``.
     """
-    from kd_plugins.datasets.toy_data import make_seg
+    from kd_plugins.datasets.toy import make_seg
 
     start = time.perf_counter()
     out_dir = osp.abspath(out_dir)
@@ -60,7 +60,7 @@ def make_toy_student(out_dir, iters=2, seed=0, env=None, timeout=600):
     result = dict(config=osp.join(export_dir, 'student.py'),
                   checkpoint=osp.join(export_dir, 'student.pth'),
                   data_root=osp.join(out_dir, 'toy_seg'))
-    make_seg(result['data_root'], num_train=8, num_val=4, seed=seed)
+    make_seg(result['data_root'], num_train=8, num_val=4, num_test=4, seed=seed)
     reused = osp.isfile(result['config']) and osp.isfile(result['checkpoint'])
     if not reused:
         root = project_root()

@@ -104,12 +104,13 @@ def test_cifar10_classifiers(depth):
 
 
 @pytest.fixture(scope='module')
-def toy_data_and_teacher(tmp_path_factory):
+def toy_cls_and_teacher(tmp_path_factory):
     from mmengine.registry import MODELS as ROOT_MODELS
-    from kd_plugins.datasets.toy_data import make_cls
+    from kd_plugins.datasets.toy import make_cls
     tmp = tmp_path_factory.mktemp('data_free_baselines')
     root = str(tmp / 'toy_cls')
-    make_cls(root, num_train_per_class=4, num_val_per_class=2, seed=0)
+    make_cls(root, num_train_per_class=4, num_val_per_class=2, num_test_per_class=2,
+             seed=0)
     cfg = Config.fromfile(TOY['m7'])
     teacher = ROOT_MODELS.build(dict(cfg.model.teacher, _scope_='mmpretrain'))
     ckpt = str(tmp / 'teacher.pth')
@@ -119,8 +120,8 @@ def toy_data_and_teacher(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('name', ['dafl', 'dfad'])
-def test_mmrazor_baselines_train_in_one_process(name, tmp_path, toy_data_and_teacher):
-    root, ckpt = toy_data_and_teacher
+def test_mmrazor_baselines_train_in_one_process(name, tmp_path, toy_cls_and_teacher):
+    root, ckpt = toy_cls_and_teacher
     opts = [f'{s}_dataloader.{k}={v}' for s in ('val', 'test')
             for k, v in (('dataset.data_root', root), ('num_workers', 0),
                          ('persistent_workers', False))]

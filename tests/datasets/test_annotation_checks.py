@@ -213,7 +213,7 @@ def toy_copy(toy_det_root, tmp_path):
     return root
 
 
-def test_toy_data_goes_through_the_check(toy_copy, logged):
+def test_toy_det_annotations_go_through_the_check(toy_copy, logged):
     cfg = config('_base_/datasets/toy_det.py')
     clean = instances(build(set_data_root(cfg.train_dataloader.dataset, toy_copy)))
     assert not logged
@@ -239,7 +239,7 @@ def test_toy_data_goes_through_the_check(toy_copy, logged):
 
 
 def test_toy_semi_split_labeled_is_checked_unlabeled_still_loads(toy_copy, logged):
-    from kd_plugins.datasets.toy_data import split_det_semi
+    from kd_plugins.datasets.toy import split_det_semi
     res = split_det_semi(osp.join(toy_copy, 'annotations', 'train.json'), 50, seed=0)
     with open(res['labeled']) as f:
         data = json.load(f)

@@ -154,7 +154,7 @@ def test_labels_from_dataset_wrappers(toy_retrieval_root):
 
     cat = ConcatDataset([
         RetrievalListDataset(toy_retrieval_root, 'train.txt', pipeline=[]),
-        RetrievalListDataset(toy_retrieval_root, 'test.txt', pipeline=[])])
+        RetrievalListDataset(toy_retrieval_root, 'val.txt', pipeline=[])])
     assert cbs.dataset_labels(cat).tolist() == [i // 6 for i in range(48)]
     assert cbs.dataset_labels(CatIds()).tolist() == [0, 0, 0, 1, 1, 1]
     sampler = ClassBalancedSampler(cat, samples_per_class=3, batch_size=6, seed=0)

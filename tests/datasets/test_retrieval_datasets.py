@@ -246,13 +246,15 @@ def test_sop_bad_input(sop):
 def test_toy_list_splits(toy_retrieval_root):
     root = toy_retrieval_root
     train = RetrievalListDataset(root, 'train.txt', other_ann_file='test.txt')
+    val = RetrievalListDataset(root, 'val.txt', other_ann_file='train.txt')
     test = RetrievalListDataset(root, 'test.txt', other_ann_file='train.txt')
-    assert len(train) == len(test) == 24
+    assert len(train) == len(val) == len(test) == 24
     assert sorted(set(train.get_gt_labels().tolist())) == [0, 1, 2, 3]
-    assert sorted(set(test.get_gt_labels().tolist())) == [4, 5, 6, 7]
+    assert sorted(set(val.get_gt_labels().tolist())) == [4, 5, 6, 7]
+    assert sorted(set(test.get_gt_labels().tolist())) == [8, 9, 10, 11]
     with open(osp.join(root, 'classes.txt')) as f:
         names = tuple(f.read().split())
-    assert len(names) == 8 and train.metainfo['classes'] == names
+    assert len(names) == 12 and train.metainfo['classes'] == names
     path, label = samples(test)[0]
     assert osp.isabs(path) and osp.isfile(path)
     assert osp.basename(osp.dirname(path)) == names[label]
@@ -281,9 +283,9 @@ def test_list_bad_input(toy_retrieval_root, tmp_path):
     write(osp.join(root, 'empty.txt'), [''])
     with pytest.raises(ValueError, match=r'empty.txt: the empty split has no images'):
         RetrievalListDataset(root, 'empty.txt')
-    with pytest.raises(FileNotFoundError, match=r"val.txt' not found; it should contain "
-                                                r"'<image path"):
-        RetrievalListDataset(toy_retrieval_root, 'val.txt')
+    with pytest.raises(FileNotFoundError, match=r"holdout.txt' not found; it should "
+                                                r"contain '<image path"):
+        RetrievalListDataset(toy_retrieval_root, 'holdout.txt')
     with pytest.raises(FileNotFoundError, match=r"missing.txt' not found"):
         RetrievalListDataset(toy_retrieval_root, 'train.txt',
                              other_ann_file='missing.txt')

@@ -11,7 +11,7 @@ import pytest
 
 from kd_plugins.datasets import (SemiGroupMultiSourceSampler, SemiMultiSourceSampler,
                                  check_semi_sources)
-from kd_plugins.datasets.toy_data import split_det_semi
+from kd_plugins.datasets.toy import split_det_semi
 
 CLASSES = ('circle', 'square', 'triangle', 'cross', 'ring')
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT, subprocess_env
-from kd_plugins.datasets.toy_data import semi_split_names, split_det_semi
+from kd_plugins.datasets.toy import semi_split_names, split_det_semi
 
 
 @pytest.fixture

@@ -149,7 +149,7 @@ def test_m3_trains_on_labeled_and_unlabeled_toy_images(chain):
     """M3 trains real iterations with tools/train.py on a labeled + unlabeled split:
     every distillation term is reported for both branches, the task loss only for the
     labeled images."""
-    from kd_plugins.datasets.toy_data import split_det_semi
+    from kd_plugins.datasets.toy import split_det_semi
     root = str(chain['tmp'] / 'semi_data')
     shutil.copytree(chain['data'], root)
     lab, unl = (split_det_semi(osp.join(root, 'annotations', 'train.json'), 25,

@@ -1,19 +1,27 @@
 """Per-iteration training cost of distillation configs, measured in one process.
 
     python tools/benchmark/iter_timing.py --student CFG --method NAME=CFG ... \
-        --teacher-ckpt T.pth [--iters 12] [--warmup 2] [--json out.json] \
+        [--teacher-ckpt T.pth] [--iters 12] [--warmup 2] [--json out.json] \
         [--cfg-options k=v ...]
 
-Every model is built from its config, the same fixed batches are taken from the
-student's training dataloader, and in each round every model does one real
-``train_step`` (forward, backward, optimizer step) on the same batch, in turn, so slow
-phases of the machine hit every model alike. Reported per model: the median seconds per
-iteration. The floor is one student training iteration plus one teacher inference (the
-teacher of the first method config, its own preprocessing, ``no_grad``): what any
-distillation must at least pay. Also reported: whether the teacher ran without autograd
-(no recorded teacher tensor requires grad or carries a graph).
+The benchmark engine (tools/benchmark/engine.py) passes the resolved configs of its
+runs (teacher checkpoints already inside). Every model is built from its config; the
+student's training dataloader gives a fixed list of batches, which every method whose
+training loader is configured like the student's uses too (a method with its own loader
+- labeled + unlabeled batches, a data-free generator's placeholder - takes its own).
+In each round every model does one real ``train_step`` (forward, backward, optimizer
+step; several networks, generator and student steps, whatever the algorithm's step
+holds), in turn, and each method's teachers (one, or several for a multi-teacher
+method) do one inference (no_grad, their own preprocessing) on the student's batch, so
+slow phases of the machine hit every model alike. Reported: the median seconds per
+iteration of each model; each method's floor = one student training iteration + the
+inference of every teacher it uses (what any distillation must at least pay); the
+ratios to the student and to the floor; whether the teachers ran without autograd
+(methods with teacher recorders). Warm-ups inside the algorithms count as finished
+(the message hub's iteration is set far past them).
 """
 import argparse
+import copy
 import json
 import os.path as osp
 import statistics
@@ -28,28 +36,49 @@ ensure_importable()
 
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
+from mmengine.logging import MessageHub  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from kd_plugins.engine.atomic_io import atomic_write  # noqa: E402
 
+FAR = 10**6  # "iteration" the algorithms see: every warm-up is over
+
 
 def build(cfg_path, work_dir, teacher_ckpt, options):
+    """(runner, optim wrapper, config) of one training config, in training mode."""
     cfg = read_config(cfg_path, options, teacher_ckpt, work_dir)
-    cfg.default_hooks.logger.interval = 10**6
+    if cfg.get('default_hooks', {}).get('logger') is not None:
+        cfg.default_hooks.logger.interval = FAR
     cfg.log_level = 'WARNING'
     cfg.visualizer = dict(type='Visualizer', vis_backends=[])
     runner = Runner.from_cfg(cfg)
     optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     runner.model.train()
-    return runner, optim_wrapper
+    return runner, optim_wrapper, cfg
+
+
+def teachers_of(model):
+    """The teacher network(s) of a distillation model (``teacher`` or ``teachers``)."""
+    model = getattr(model, 'module', model)
+    teacher = getattr(model, 'teacher', None)
+    if isinstance(teacher, torch.nn.Module):
+        return [teacher]
+    teachers = getattr(model, 'teachers', None)
+    if isinstance(teachers, (torch.nn.ModuleDict, dict)):
+        return [t for t in teachers.values() if isinstance(t, torch.nn.Module)]
+    return []
 
 
 def teacher_has_no_graph(model):
-    """True if every tensor the teacher recorders hold is free of autograd."""
-    recorders = model.distiller.teacher_recorders.recorders
+    """True if every tensor the teacher recorders hold is free of autograd; None for a
+    model without teacher recorders."""
+    distiller = getattr(getattr(model, 'module', model), 'distiller', None)
+    recorders = getattr(getattr(distiller, 'teacher_recorders', None), 'recorders', None)
+    if not recorders:
+        return None
     seen = 0
     for rec in recorders.values():
-        stack = list(rec.data_buffer)
+        stack = list(getattr(rec, 'data_buffer', []))
         while stack:
             x = stack.pop()
             if torch.is_tensor(x):
@@ -58,7 +87,7 @@ def teacher_has_no_graph(model):
                     return False
             elif isinstance(x, (list, tuple)):
                 stack.extend(x)
-    return seen > 0
+    return seen > 0 if seen else None
 
 
 def timing_args(parser, iters):
@@ -94,6 +123,34 @@ def report(result, json_path=None):
     return result
 
 
+def take(cfg, n):
+    """``n`` training batches of a config, from a loader of their own (the runner's loop
+    keeps its loader: a second iterator over an InfiniteSampler would end the first)."""
+    loader = Runner.build_dataloader(copy.deepcopy(cfg.train_dataloader),
+                                     seed=cfg.get('randomness', {}).get('seed', 0))
+    batches = []
+    for batch in loader:
+        batches.append(batch)
+        if len(batches) == n:
+            return batches
+    if not batches:
+        raise SystemExit('a training dataloader gave no batch')
+    return [batches[i % len(batches)] for i in range(n)]
+
+
+def inference(teachers):
+    """A step that runs every teacher once on a batch (no_grad, eval mode)."""
+    def step(batch):
+        with torch.no_grad():
+            for t in teachers:
+                was = t.training
+                t.eval()
+                data = t.data_preprocessor(batch, False)
+                t(data['inputs'], data['data_samples'], mode='tensor')
+                t.train(was)
+    return step
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--student', required=True, help='no-KD student config')
@@ -106,52 +163,62 @@ def main(argv=None):
         if not sep or not osp.isfile(path):
             parser.error(f'--method {spec!r}: expected NAME=CONFIG with an existing file')
         methods.append((name, path))
-
+    hub = MessageHub.get_current_instance()
     tmp = tempfile.mkdtemp(prefix='kd_timing_')
-    models = {}
-    runner, student_ow = build(args.student, osp.join(tmp, 'student'), None,
-                               args.cfg_options)
-    models['student'] = (runner.model, student_ow)
-    loader = runner.train_dataloader
-    batches = []
-    for batch in loader:
-        batches.append(batch)
-        if len(batches) == args.iters + args.warmup:
-            break
+    n = args.iters + args.warmup
+    runner, student_ow, s_cfg = build(args.student, osp.join(tmp, 'student'), None,
+                                      args.cfg_options)
+    student_batches = take(s_cfg, n)
+    models, batches, own = {'student': (runner.model, student_ow)}, {}, {}
     for name, path in methods:
-        r, ow = build(path, osp.join(tmp, name.replace(':', '_')), args.teacher_ckpt,
-                      args.cfg_options)
+        r, ow, cfg = build(path, osp.join(tmp, name.replace(':', '_')), args.teacher_ckpt,
+                           args.cfg_options)
         models[name] = (r.model, ow)
-    first = models[methods[0][0]][0]
-    teacher = first.teacher
-
-    def teacher_inference(batch):
-        with torch.no_grad():
-            data = teacher.data_preprocessor(batch, False)
-            teacher(data['inputs'], data['data_samples'], mode='tensor')
-
+        own[name] = cfg.train_dataloader.to_dict() != s_cfg.train_dataloader.to_dict()
+        batches[name] = take(cfg, n) if own[name] else student_batches
+    batches['student'] = student_batches
     steps = {name: (lambda b, m=m, ow=ow: m.train_step(b, ow))
              for name, (m, ow) in models.items()}
-    steps['teacher_inference'] = teacher_inference
-    times = {name: [] for name in steps}
-    for i, batch in enumerate(batches):
-        for name, step in steps.items():
+    infer = {name: inference(teachers_of(models[name][0])) for name, _ in methods}
+    times = {name: [] for name in list(steps) + [f'{n_}:teachers' for n_ in infer]}
+    failed = {}
+    for i in range(n):
+        hub.update_info('iter', FAR + i)
+        # teachers first: the last thing each method's teachers ran is its own step
+        for name, step in [(f'{k}:teachers', v) for k, v in infer.items()] + \
+                list(steps.items()):
+            if name in failed:
+                continue
+            batch = (student_batches if name.endswith(':teachers') else batches[name])[i]
             sync()
             t0 = time.perf_counter()
-            step(batch)
+            try:
+                step(batch)
+            except Exception as e:  # noqa: BLE001 - a teacher that cannot take the batch
+                if not name.endswith(':teachers'):
+                    raise
+                failed[name] = repr(e)
+                continue
             sync()
             if i >= args.warmup:
                 times[name].append(time.perf_counter() - t0)
-    med = {name: statistics.median(v) for name, v in times.items()}
-    floor = med['student'] + med['teacher_inference']
+    med = {name: statistics.median(v) for name, v in times.items() if v}
+    student = med['student']
+    floor = {name: student + med[f'{name}:teachers'] for name, _ in methods
+             if f'{name}:teachers' in med}
     return report(dict(
-        iters=args.iters,
-        seconds_per_iter=med,
+        iters=args.iters, warmup=args.warmup,
+        seconds_per_iter={k: v for k, v in med.items() if not k.endswith(':teachers')},
+        teacher_inference={k[:-len(':teachers')]: v for k, v in med.items()
+                           if k.endswith(':teachers')},
         floor_seconds=floor,
-        time_per_iter_ratio={n: med[n] / med['student'] for n, _ in methods},
-        overhead_vs_floor={n: med[n] / floor for n, _ in methods},
-        teacher_without_autograd={n: teacher_has_no_graph(models[n][0])
-                                  for n, _ in methods}), args.json)
+        time_per_iter_ratio={name: med[name] / student for name, _ in methods},
+        overhead_vs_floor={name: med[name] / floor[name] for name, _ in methods
+                           if name in floor},
+        teacher_without_autograd={name: teacher_has_no_graph(models[name][0])
+                                  for name, _ in methods},
+        own_batches={name: own[name] for name, _ in methods},
+        floor_errors=failed), args.json)
 
 
 if __name__ == '__main__':

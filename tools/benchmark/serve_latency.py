@@ -39,7 +39,7 @@ sys.path.insert(0, TOOLS)
 from _common import ensure_importable  # noqa: E402
 
 ensure_importable()
-from det_kd import command_line, write_json  # noqa: E402
+from _jobs import command_line, write_json  # noqa: E402
 
 from kd_plugins.service.client import (ServerProcess, SegmentClient,  # noqa: E402
                                        rss_mb)
@@ -78,9 +78,9 @@ def parse_args(argv=None):
 
 def make_tile(size, folder):
     """A seeded toy histology tile of ``size`` x ``size`` pixels (PNG bytes)."""
-    from kd_plugins.datasets.toy_data import make_seg
-    res = make_seg(osp.join(folder, 'tile'), num_train=1, num_val=1, img_size=size,
-                   seed=0)
+    from kd_plugins.datasets.toy import make_seg
+    res = make_seg(osp.join(folder, 'tile'), num_train=1, num_val=1, num_test=1,
+                   img_size=size, seed=0)
     with open(osp.join(res['val_img_dir'], '000000.png'), 'rb') as f:
         return f.read()
 

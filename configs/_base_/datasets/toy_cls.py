@@ -1,5 +1,6 @@
 # Toy classification made by `python tools/make_toy_data.py cls --out data/toy_cls`:
-# 10 shape/texture classes, 32 px, mmpretrain CustomDataset folders (train/<class>/...).
+# 10 shape/texture classes, 32 px, mmpretrain CustomDataset folders (train/<class>/...);
+# disjoint train / val (model selection) / test (reported numbers) folders.
 dataset_type = 'CustomDataset'
 data_root = 'data/toy_cls/'
 data_preprocessor = dict(
@@ -30,6 +31,12 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, data_prefix='val',
                  with_label=True, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='test',
+                 with_label=True, pipeline=test_pipeline))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator

@@ -1,5 +1,6 @@
 # Toy detection data made by `python tools/make_toy_data.py det --out data/toy_det`:
 # COCO json, 5 shape classes, 160 px images with small objects, overlap and clutter.
+# Disjoint splits: train/ (training), val/ (model selection), test/ (reported numbers).
 dataset_type = 'CocoDataset'
 data_root = 'data/toy_det/'
 metainfo = dict(classes=('circle', 'square', 'triangle', 'cross', 'ring'))
@@ -52,10 +53,28 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/test.json',
+        data_prefix=dict(img='test/'),
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
 val_evaluator = dict(
     type='CocoMetric',
     ann_file=data_root + 'annotations/val.json',
     metric='bbox',
     backend_args=backend_args)
-test_evaluator = val_evaluator
+test_evaluator = dict(
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/test.json',
+    metric='bbox',
+    backend_args=backend_args)

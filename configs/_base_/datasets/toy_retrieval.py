@@ -1,11 +1,12 @@
 # Toy retrieval data, made by
 #   python tools/make_toy_data.py retrieval --out data/toy_retrieval
-# class-disjoint splits as in the CUB-200 protocol (the first half of the classes train,
-# the rest test), 64 px, lists `images/<class>/<file>.png <label>` read by kd_plugins'
-# RetrievalListDataset (which checks that the two splits share no class). Training
-# batches are P classes x K samples (ClassBalancedSampler): the pair losses need
-# positives. Evaluation: Recall@1/2/4/8 (cosine, query left out of its gallery) and NMI
-# on the held-out classes.
+# class-disjoint splits as in the CUB-200 protocol, here three of them: train.txt,
+# val.txt (model selection) and test.txt (reported numbers) share no class; 64 px, lists
+# `images/<class>/<file>.png <label>` read by kd_plugins' RetrievalListDataset (which
+# checks a list against its other_ann_file: no class in both). Training batches are
+# P classes x K samples (ClassBalancedSampler): the pair losses need positives.
+# Evaluation: Recall@1/2/4/8 (cosine, query left out of its gallery) and NMI on the
+# held-out classes.
 dataset_type = 'RetrievalListDataset'
 data_root = 'data/toy_retrieval/'
 data_preprocessor = dict(mean=[127.5, 127.5, 127.5], std=[63.75, 63.75, 63.75],
@@ -34,8 +35,14 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, ann_file='val.txt',
+                 other_ann_file='train.txt', pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file='test.txt',
                  other_ann_file='train.txt', pipeline=test_pipeline))
-test_dataloader = val_dataloader
 val_evaluator = dict(type='EmbeddingRecallNMI', topk=(1, 2, 4, 8), distance='cosine')
 test_evaluator = val_evaluator

@@ -1,6 +1,7 @@
 # Toy medical-like segmentation made by
 # `python tools/make_toy_data.py seg --out data/toy_seg`: cells (1) and glands with thin
-# boundaries (2), touching objects, 128 px; mmseg layout img_dir/ + ann_dir/.
+# boundaries (2), touching objects, 128 px; mmseg layout img_dir/ + ann_dir/, disjoint
+# train / val (model selection) / test (reported numbers) splits.
 dataset_type = 'BaseSegDataset'
 data_root = 'data/toy_seg/'
 metainfo = dict(classes=('background', 'cell', 'gland'),
@@ -43,7 +44,19 @@ val_dataloader = dict(
         seg_map_suffix='.png',
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        metainfo=metainfo,
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
+        pipeline=test_pipeline))
 # mIoU + Dice from mmseg, boundary F-score within 2 px (kd_plugins' BoundaryFScore)
 val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
                  dict(type='BoundaryFScore', tolerance=2)]

@@ -265,10 +265,11 @@ def toy_cls_and_teacher(tmp_path_factory):
     """The toy classification set and a randomly initialised toy-teacher checkpoint."""
     from mmengine.config import Config
     from mmengine.registry import MODELS as ROOT_MODELS
-    from kd_plugins.datasets.toy_data import make_cls
+    from kd_plugins.datasets.toy import make_cls
     tmp = tmp_path_factory.mktemp('m7')
     root = str(tmp / 'toy_cls')
-    make_cls(root, num_train_per_class=4, num_val_per_class=2, seed=0)
+    make_cls(root, num_train_per_class=4, num_val_per_class=2, num_test_per_class=2,
+             seed=0)
     teacher = ROOT_MODELS.build(dict(Config.fromfile(M7_TOY).model.teacher,
                                      _scope_='mmpretrain'))
     ckpt = str(tmp / 'teacher.pth')

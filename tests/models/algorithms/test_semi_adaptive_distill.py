@@ -10,7 +10,7 @@ import torch
 from mmengine.config import Config
 
 from conftest import CONFIGS
-from kd_plugins.datasets.toy_data import split_det_semi
+from kd_plugins.datasets.toy import split_det_semi
 from kd_plugins.models.utils import DistillConfigError
 
 M3_CFG = osp.join(CONFIGS, 'semi_adaptive',

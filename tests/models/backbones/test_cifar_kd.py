@@ -91,12 +91,13 @@ def test_cifar100_configs_never_download(name, tmp_path):
 
 
 @pytest.mark.slow
-def test_cifar_classifier_trains_on_toy_data(tmp_path):
+def test_cifar_classifier_trains_on_toy_cls(tmp_path):
     """resnet8x4 trains real iterations through tools/train.py on the toy
     classification set (32 px, 10 classes) with the CIFAR config's model."""
-    from kd_plugins.datasets.toy_data import make_cls
+    from kd_plugins.datasets.toy import make_cls
     root = str(tmp_path / 'toy_cls')
-    make_cls(root, num_train_per_class=4, num_val_per_class=2, seed=0)
+    make_cls(root, num_train_per_class=4, num_val_per_class=2, num_test_per_class=2,
+             seed=0)
     cfg = tmp_path / 'r8x4_toy.py'
     cfg.write_text(f'''_base_ = [{osp.join(CONFIGS, '_base_', 'datasets', 'toy_cls.py')!r},
           'mmpretrain::_base_/default_runtime.py',

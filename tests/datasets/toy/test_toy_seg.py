@@ -1,0 +1,67 @@
+"""kd_plugins/datasets/toy/seg.py: mmseg segmentation with disjoint train / val / test."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from PIL import Image
+from toy_helpers import tree, under
+
+from kd_plugins.datasets import toy
+
+
+@pytest.fixture(scope='module')
+def seg_res(tmp_path_factory):
+    base = tmp_path_factory.mktemp('seg')
+    kw = dict(num_train=4, num_val=2, num_test=3)
+    a = toy.make_seg(base / 'a', seed=1, **kw)
+    b = toy.make_seg(base / 'b', seed=1, **kw)
+    c = toy.make_seg(base / 'c', seed=2, **kw)
+    d = toy.make_seg(base / 'd', seed=1, num_train=4, num_val=2, num_test=1)
+    return a, b, c, d
+
+
+def test_seg_layout_and_labels(seg_res):
+    res = seg_res[0]
+    root = res['out_dir']
+    present = set()
+    for split, num in (('train', 4), ('val', 2), ('test', 3)):
+        assert res[f'{split}_img_dir'] == osp.join(root, 'img_dir', split)
+        assert res[f'{split}_ann_dir'] == osp.join(root, 'ann_dir', split)
+        assert res[split]['num_images'] == num
+        imgs = sorted(os.listdir(res[f'{split}_img_dir']))
+        anns = sorted(os.listdir(res[f'{split}_ann_dir']))
+        assert imgs == anns and len(imgs) == num
+        for name in imgs:
+            im = Image.open(osp.join(res[f'{split}_img_dir'], name))
+            lab = Image.open(osp.join(res[f'{split}_ann_dir'], name))
+            assert im.mode == 'RGB' and lab.mode == 'L'
+            assert im.size == lab.size == (128, 128)
+            values = set(np.unique(np.asarray(lab)).tolist())
+            assert values <= {0, 1, 2}
+            present |= values
+    assert present == {0, 1, 2}
+    assert res['train']['num_touching_cell_pairs'] > 0
+
+
+def test_seg_deterministic_and_splits_disjoint(seg_res):
+    a, b, c, d = (tree(r['out_dir']) for r in seg_res)
+    assert a == b
+    assert a.keys() == c.keys()
+    assert a['img_dir/test/000000.png'] != c['img_dir/test/000000.png']
+    imgs = {s: set(under(a, f'img_dir/{s}/').values()) for s in ('train', 'val', 'test')}
+    assert [len(imgs[s]) for s in ('train', 'val', 'test')] == [4, 2, 3]
+    assert not imgs['train'] & imgs['val'] and not imgs['train'] & imgs['test']
+    assert not imgs['val'] & imgs['test']
+    # fewer test images leave train / val (and the first test image) as they were
+    for k in a:
+        if not k.startswith(('img_dir/test/', 'ann_dir/test/')) and k != 'meta.json':
+            assert a[k] == d[k], k
+    assert a['img_dir/test/000000.png'] == d['img_dir/test/000000.png']
+    assert 'img_dir/test/000001.png' not in d
+
+
+def test_seg_argument_checks(tmp_path):
+    with pytest.raises(ValueError, match='num_test must be >= 1'):
+        toy.make_seg(tmp_path / 'x', num_train=1, num_val=1, num_test=0)
+    assert not (tmp_path / 'x').exists()

@@ -1,0 +1,63 @@
+"""Metric learning: M8 (mutual: the teacher guides, the student's feedback trains the
+teacher too) against MMRazor's one-way relational KD (RKD) on the toy retrieval data
+(class-disjoint train / val / test classes), WRN-16-2 512-d -> resnet8 128-d.
+
+    python tools/benchmark/run.py retrieval
+
+The teacher is trained on every reporting seed (its seed spread is a calibration check);
+the rows distil from the seed-0 teacher. ``M8-teacher``: M8's teacher after each M8 run,
+exported and tested (no training of its own).
+"""
+from spec import (TEACHER, Data, Row, Schedule, Task, Teacher, data_classes, last_eval,
+                  loader_roots, run_minutes, student_std, teacher_minus_student,
+                  teacher_std)
+
+PAIR = 'wrn-16-2-512d_resnet8-128d_toy-retrieval.py'
+KEYS = ('R@2', 'R@4', 'R@8', 'NMI')
+DATA = Data('retrieval', 'data/bench/toy_retrieval', sizes={'--imgs-per-class': 30},
+            fixed={'--train-classes': 20, '--val-classes': 20, '--test-classes': 20})
+EPOCHS = Schedule(60, 'epoch', decay=1, smoke=2)
+
+
+def base_options(root):
+    return dict(loader_roots(root, workers=1), **{
+        'default_hooks.logger.interval': 12, 'default_hooks.checkpoint.max_keep_ckpts': 1})
+
+
+def split_options(root, split, loader):
+    return {f'{loader}_dataloader.dataset.ann_file': f'{split}.txt'}
+
+
+def read_metrics(text, run_dir):
+    found = last_eval(text)
+    if not found or 'retrieval/R@1' not in found:
+        return None
+    return dict(value=found['retrieval/R@1'] / 100,
+                extra={k: found[f'retrieval/{k}'] / 100 for k in KEYS
+                       if f'retrieval/{k}' in found})
+
+
+TASK = Task(
+    name='retrieval', task='retrieval', dataset='toy-retrieval', metric='R@1', data=DATA,
+    base_options=base_options, split_options=split_options, read_metrics=read_metrics,
+    teachers=(Teacher('teacher', 'configs/metric_embedders/wrn-16-2-512d_toy-retrieval.py',
+                      EPOCHS, report_seeds=True), ),
+    schedule=EPOCHS,
+    rows=(
+        Row('student', 'configs/metric_embedders/resnet8-128d_toy-retrieval.py'),
+        Row('mmrazor:rkd', f'configs/mmrazor_rkd/rkd_{PAIR}', TEACHER),
+        Row('M8', f'configs/mutual_metric/m8_{PAIR}', TEACHER, readme='configs/mutual_metric'),
+        Row('M8-teacher', derived_from='M8'),
+    ),
+    checks=(
+        teacher_std(0.02),
+        teacher_minus_student(0.15),
+        data_classes('test', 20),
+        student_std(0.02),
+        run_minutes(5.0),
+    ),
+    timing_iters=12, minutes_per_run=3.0,
+    notes='Recall@K: cosine, the query left out of its gallery; NMI: k-means with one '
+    'cluster per test class. M8-teacher: M8 fine-tunes the seed-0 teacher (a tenth of '
+    "the learning rate, the student's gated feedback); its row is that teacher after "
+    'each M8 run (time and memory: the M8 run).')
