@@ -2,10 +2,11 @@
 side per image, some overlap, a little clutter, textured backgrounds, mild pixel noise
 (:func:`make_det`).
 
-Calibrated for protocol v2 (issue 16; the numbers are in
+Calibrated for protocol v2 (issue 16; the checks are printed in the footer of
 benchmarks/detection-toy-det-cpu2.md): on the v1 content (2-12 objects from 6 px, 2-8
 distractors, 35 % overlap, noise sigma 3-12) the toy teacher reached 0.13 bbox mAP and
-differences between students were noise around a model that barely detects.
+differences between students were noise around a model that barely detects
+(benchmarks/history/2026-11-29-protocol-v1/).
 
 Detection box rule
     Objects are painted in random order together with unannotated distractors,
