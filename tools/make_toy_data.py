@@ -104,8 +104,8 @@ def build_parser(max_classes=144):
     positive = _int_at_least(1)
     parser.kind_parsers = {}  # kind -> its sub-parser (for errors after parsing)
     helps = {
-        'det': 'COCO detection: 5 shape classes, small objects, clutter',
-        'seg': 'mmseg segmentation: touching cells and glands',
+        'det': 'COCO detection: 5 shape classes, 1-5 objects per image, some clutter',
+        'seg': 'mmseg segmentation: touching cells, glands, thin vessels',
         'cls': 'mmpretrain CustomDataset: 10 shape/texture classes',
         'retrieval': 'CUB-style retrieval with class-disjoint train/val/test',
     }

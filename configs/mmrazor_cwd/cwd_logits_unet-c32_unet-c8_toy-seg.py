@@ -22,7 +22,7 @@ model = dict(
     distiller=dict(_base_.cwd_seg_logits_distiller, distill_losses=dict(
         # published default: 5 (mmrazor::distill/mmseg/cwd/cwd_logits_pspnet_r101-d8_
         # pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py) with tau 1 (cwd_loss's). Set
-        # there for 19-class logits at 1/8 of 512x1024 crops (64x128); here 3 classes
+        # there for 19-class logits at 1/8 of 512x1024 crops (64x128); here 4 classes
         # at 128x128 (the KL sums over positions per channel): kept as published, as
         # protocol v2 asks.
         loss_cwd=dict(_base_.cwd_loss, tau=1, loss_weight=5.0))))

@@ -5,7 +5,8 @@
 ``configs/segmentors/unet-c8_toy-seg.py`` for a few iterations, then
 ``tools/export_student.py``; it returns the exported ``student.py`` / ``student.pth``.
 Two iterations take about 15 s on one CPU core: the weights are barely trained, the
-point is a real exported model with the toy classes (background, cell, gland).
+point is a real exported model with the toy classes (background, cell, gland,
+vessel).
 """
 import os
 import os.path as osp

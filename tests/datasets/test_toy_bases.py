@@ -49,7 +49,7 @@ def test_toy_base_loads_generated_data(tmp_path, kind, base, scope, maker, kwarg
     assert 'inputs' in item and 'data_samples' in item
     if kind == 'seg':
         seg = item['data_samples'].gt_sem_seg.data
-        assert set(seg.unique().tolist()) <= {0, 1, 2}
+        assert set(seg.unique().tolist()) <= {0, 1, 2, 3}
     if kind == 'det':
         assert len(item['data_samples'].gt_instances) > 0
         cfg = Config.fromfile(osp.join(CONFIGS, '_base_', 'datasets', base))

@@ -18,7 +18,7 @@ from service_helpers import (SERVE, encode, exported_toy_student, png_array,
                              png_header_only, post_image, segment, shared_server,
                              stop_shared_server, val_image_paths)
 
-CLASSES = ['background', 'cell', 'gland']
+CLASSES = ['background', 'cell', 'gland', 'vessel']
 MAX_UPLOAD = 100_000   # bytes: small, so that a few hundred KB are over it
 MAX_PIXELS = 1_000_000
 
@@ -66,7 +66,7 @@ def test_health_and_info_report_model_and_classes(client, segmenter):
     health = client.get('/api/health').json()
     assert health['status'] == 'ok'
     assert health['classes'] == CLASSES
-    assert health['palette'] == [[0, 0, 0], [255, 0, 0], [0, 255, 0]]
+    assert health['palette'] == [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]
     model = health['model']
     assert (model['type'], model['backbone'], model['decode_head']) == \
         ('EncoderDecoder', 'UNet', 'FCNHead')
@@ -235,7 +235,7 @@ def test_sixteen_concurrent_requests_on_uvicorn(server, student):
         np.testing.assert_array_equal(png_array(body), expected[k])
     log = server.log()  # the start-up report: model, parameters, classes
     assert 'EncoderDecoder (UNet + FCNHead)' in log and 'parameters' in log
-    assert 'gland' in log and 'student.pth' in log
+    assert 'vessel' in log and 'student.pth' in log
 
 
 def test_missing_checkpoint_stops_the_server_naming_the_file(student, tmp_path):

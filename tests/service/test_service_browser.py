@@ -101,7 +101,7 @@ def test_page_uploads_shows_overlay_and_downloads_mask(server, browser, tmp_path
     browser.get(server.url + '/')
     wait_for('the model line', lambda: 'EncoderDecoder' in
              browser.find_element(By.ID, 'model').text)
-    assert 'background, cell, gland' in browser.find_element(By.ID, 'model').text
+    assert 'background, cell, gland, vessel' in browser.find_element(By.ID, 'model').text
 
     # a bad file first: the page shows the server's message and keeps working
     bad = tmp_path / 'notes.png'
@@ -120,7 +120,7 @@ def test_page_uploads_shows_overlay_and_downloads_mask(server, browser, tmp_path
     latency = browser.find_element(By.ID, 'latency').text
     assert 'ms on the server' in latency and 'round trip' in latency
     rows = browser.find_elements(By.CSS_SELECTOR, '#legend tbody tr')
-    assert [r.text.split()[1] for r in rows] == ['background', 'cell', 'gland']
+    assert [r.text.split()[1] for r in rows] == ['background', 'cell', 'gland', 'vessel']
     if os.environ.get('KD_SAVE_SCREENSHOT') == '1':
         os.makedirs(osp.dirname(SCREENSHOT), exist_ok=True)
         browser.save_screenshot(SCREENSHOT)
@@ -134,5 +134,5 @@ def test_page_uploads_shows_overlay_and_downloads_mask(server, browser, tmp_path
     with Image.open(target) as image:
         assert image.format == 'PNG' and image.size == (128, 128)
         mask = np.asarray(image)
-    assert mask.max() < 3
+    assert mask.max() < 4  # background, cell, gland, vessel
     np.testing.assert_array_equal(mask, expected)

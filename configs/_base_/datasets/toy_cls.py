@@ -31,12 +31,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, data_prefix='val',
                  with_label=True, pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='test',
-                 with_label=True, pipeline=test_pipeline))
+test_dataloader = dict(val_dataloader,
+                       dataset=dict(val_dataloader['dataset'], data_prefix='test'))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator

@@ -53,28 +53,14 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
+# the test split: the val loader and metric on the other files
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/test.json',
-        data_prefix=dict(img='test/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file='annotations/test.json',
+                 data_prefix=dict(img='test/')))
 val_evaluator = dict(
     type='CocoMetric',
     ann_file=data_root + 'annotations/val.json',
     metric='bbox',
     backend_args=backend_args)
-test_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/test.json',
-    metric='bbox',
-    backend_args=backend_args)
+test_evaluator = dict(val_evaluator, ann_file=data_root + 'annotations/test.json')

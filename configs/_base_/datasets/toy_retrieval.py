@@ -37,12 +37,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file='val.txt',
                  other_ann_file='train.txt', pipeline=test_pipeline))
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, ann_file='test.txt',
-                 other_ann_file='train.txt', pipeline=test_pipeline))
+test_dataloader = dict(val_dataloader,
+                       dataset=dict(val_dataloader['dataset'], ann_file='test.txt'))
 val_evaluator = dict(type='EmbeddingRecallNMI', topk=(1, 2, 4, 8), distance='cosine')
 test_evaluator = val_evaluator

@@ -1,11 +1,12 @@
 # Toy medical-like segmentation made by
-# `python tools/make_toy_data.py seg --out data/toy_seg`: cells (1) and glands with thin
-# boundaries (2), touching objects, 128 px; mmseg layout img_dir/ + ann_dir/, disjoint
-# train / val (model selection) / test (reported numbers) splits.
+# `python tools/make_toy_data.py seg --out data/toy_seg`: cells (1, touching), glands
+# with thin boundaries (2) and branching vessels 1-3 px wide (3; thin like retinal
+# vessels, next to darker look-alike fibres), 128 px; mmseg layout img_dir/ + ann_dir/,
+# disjoint train / val (model selection) / test (reported numbers) splits.
 dataset_type = 'BaseSegDataset'
 data_root = 'data/toy_seg/'
-metainfo = dict(classes=('background', 'cell', 'gland'),
-                palette=[[0, 0, 0], [255, 0, 0], [0, 255, 0]])
+metainfo = dict(classes=('background', 'cell', 'gland', 'vessel'),
+                palette=[[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]])
 crop_size = (128, 128)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -45,18 +46,9 @@ val_dataloader = dict(
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
 test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        img_suffix='.png',
-        seg_map_suffix='.png',
-        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=test_pipeline))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'],
+                 data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test')))
 # mIoU + Dice from mmseg, boundary F-score within 2 px (kd_plugins' BoundaryFScore)
 val_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice']),
                  dict(type='BoundaryFScore', tolerance=2)]

@@ -1,4 +1,4 @@
-# Toy segmentation models (3 classes, 128 px toy medical data). Named variables, not
+# Toy segmentation models (4 classes, 128 px toy medical data). Named variables, not
 # `model`, so a distillation config can take several:
 # `architecture=_base_.toy_seg_student`.
 #
@@ -25,7 +25,7 @@ unet_backbone = dict(
     act_cfg=dict(type='ReLU'), upsample_cfg=dict(type='InterpConv'), norm_eval=False)
 fcn_head = dict(
     type='FCNHead', in_channels=8, in_index=3, channels=16, num_convs=1,
-    concat_input=False, dropout_ratio=0.1, num_classes=3, norm_cfg=norm_cfg,
+    concat_input=False, dropout_ratio=0.1, num_classes=4, norm_cfg=norm_cfg,
     align_corners=False, loss_decode=ce_loss)
 
 toy_seg_student = dict(
@@ -53,7 +53,7 @@ toy_seg_dlv3_teacher = dict(
         norm_eval=False, style='pytorch', contract_dilation=True),
     decode_head=dict(
         type='ASPPHead', in_channels=512, in_index=3, channels=64,
-        dilations=(1, 4, 8, 12), dropout_ratio=0.1, num_classes=3, norm_cfg=norm_cfg,
+        dilations=(1, 4, 8, 12), dropout_ratio=0.1, num_classes=4, norm_cfg=norm_cfg,
         align_corners=False, loss_decode=ce_loss),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -1,11 +1,12 @@
 """Seeded, deterministic toy datasets in the OpenMMLab on-disk formats, one module per
 task, each with disjoint ``train`` / ``val`` / ``test`` splits:
 
-* :func:`make_det` (:mod:`.det`) - COCO-style object detection (5 shape classes, many
-  small objects, occlusion, clutter, textured backgrounds, pixel noise).
+* :func:`make_det` (:mod:`.det`) - COCO-style object detection (5 shape classes, 1-5
+  objects per image, some overlap and clutter, textured backgrounds, pixel noise).
 * :func:`make_seg` (:mod:`.seg`) - mmseg ``img_dir`` / ``ann_dir`` semantic
-  segmentation with histology-like "cells" (class 1, often touching) and lobed
-  "glands" with a thin dark membrane (class 2).
+  segmentation with histology-like "cells" (class 1, often touching), lobed "glands"
+  with a thin dark membrane (class 2) and thin branching "vessels" 1-3 px wide
+  (class 3).
 * :func:`make_cls` (:mod:`.cls`) - mmpretrain ``CustomDataset`` folder-per-class
   layout, 10 shape / texture classes.
 * :func:`make_retrieval` (:mod:`.retrieval`) - CUB-200-style metric learning data with

@@ -38,10 +38,59 @@ def test_seg_layout_and_labels(seg_res):
             assert im.mode == 'RGB' and lab.mode == 'L'
             assert im.size == lab.size == (128, 128)
             values = set(np.unique(np.asarray(lab)).tolist())
-            assert values <= {0, 1, 2}
+            assert values <= {0, 1, 2, 3}
             present |= values
-    assert present == {0, 1, 2}
+    assert present == {0, 1, 2, 3}
     assert res['train']['num_touching_cell_pairs'] > 0
+    assert res['classes'] == list(toy.SEG_CLASSES) == ['background', 'cell', 'gland',
+                                                       'vessel']
+    assert len(res['palette']) == 4
+    for split in ('train', 'val', 'test'):
+        assert list(res[split]['pixel_fraction']) == list(toy.SEG_CLASSES)
+        assert res[split]['num_vessel_trees'] >= res[split]['num_images']
+        assert 1.0 <= res[split]['mean_vessel_width_px'] <= 3.0
+
+
+def test_seg_vessels_thin():
+    """Class 3 is thin (1-3 px at 128 px: no vessel pixel has 4 vessel pixels on each
+    side in a row or a column, away from crossings), 2-5 % of the pixels, and drawn by
+    the same seed identically."""
+    from kd_plugins.datasets.toy.common import _image_rng
+    from kd_plugins.datasets.toy.seg import _seg_image
+    frac, thick = [], []
+    for idx in range(12):
+        img, lab, info = _seg_image(_image_rng(0, 'seg', 'train', idx), 128)
+        again = _seg_image(_image_rng(0, 'seg', 'train', idx), 128)
+        assert (img == again[0]).all() and (lab == again[1]).all()
+        assert img.shape == (128, 128, 3) and lab.shape == (128, 128)
+        assert 1 <= info['vessel_trees'] <= 3
+        v = lab == 3
+        frac.append(v.mean())
+        # vessel pixels inside a 5x5 all-vessel block: only where trees cross
+        p = np.pad(v, 2)
+        block = np.ones_like(v)
+        for dy in range(5):
+            for dx in range(5):
+                block &= p[dy:dy + 128, dx:dx + 128]
+        thick.append(block.sum() / max(v.sum(), 1))
+    assert 0.02 <= float(np.mean(frac)) <= 0.05
+    assert float(np.mean(thick)) < 0.01
+
+
+def test_seg_content_tag_refuses_older_drawing(tmp_path):
+    """Data drawn before the vessels (same arguments, no content tag) is not reused."""
+    import json
+    out = tmp_path / 'seg'
+    kw = dict(num_train=1, num_val=1, num_test=1, img_size=32)
+    toy.make_seg(out, **kw)
+    meta_path = out / 'meta.json'
+    meta = json.loads(meta_path.read_text())
+    assert meta['args']['content'] == toy.seg.SEG_CONTENT
+    del meta['args']['content']
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match='overwrite'):
+        toy.make_seg(out, **kw)
+    assert toy.make_seg(out, **kw, overwrite=True)['skipped'] is False
 
 
 def test_seg_deterministic_and_splits_disjoint(seg_res):
