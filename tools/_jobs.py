@@ -1,77 +1,51 @@
 """Running training / test jobs as subprocesses with a progress line (demo, benchmarks).
 
-Stdlib only, so the tools that use it start fast and need nothing installed to import.
-``run_logged`` is what the benchmark engine (tools/benchmark/engine.py) runs its jobs
-with; ``run`` is the demo's form of it (exits on failure).
+The job runner itself (``run_logged``, ``log``, ``write_json``, ``ROOT``) lives in the
+package, kd_plugins/benchmark/jobs.py; :func:`load_benchmark` loads it (and the rest of
+kd_plugins/benchmark) by file path, without importing ``kd_plugins`` and the OpenMMLab
+stack, so the tools that use this start fast. ``run`` is the demo's form of
+``run_logged`` (exits on failure).
 """
-import json
-import os
+import importlib
+import importlib.util
 import os.path as osp
 import re
 import shlex
-import subprocess
 import sys
-import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRESS = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)'
-                      r'.*?\sloss: ([0-9.]+)')
-ITER_PROGRESS = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\].*?eta: (\S+)'
-                           r'.*?\sloss: ([0-9.]+)')
+TOOLS = osp.dirname(osp.realpath(__file__))
 METRIC = re.compile(r'coco/bbox_mAP: ([0-9.-]+)\s+coco/bbox_mAP_50: ([0-9.-]+)')
 
 
-def log(msg):
-    print(msg, flush=True)
+def load_benchmark(module):
+    """``kd_plugins.benchmark.<module>`` without importing all of kd_plugins.
+
+    ``import kd_plugins`` registers every model and needs the whole OpenMMLab stack;
+    the benchmark package needs the standard library only, so from a checkout its folder
+    is loaded directly (under a private name, as tools/make_toy_data.py loads the toy
+    data makers). From an installed package the normal import is used.
+    """
+    folder = osp.join(osp.dirname(TOOLS), 'kd_plugins', 'benchmark')
+    init = osp.join(folder, '__init__.py')
+    if not osp.isfile(init):
+        return importlib.import_module(f'kd_plugins.benchmark.{module}')
+    name = '_kd_plugins_benchmark'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[folder])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[name] = package
+        try:
+            spec.loader.exec_module(package)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return importlib.import_module(f'{name}.{module}')
 
 
-def parse_progress(line):
-    """``dict(epoch, iter, iters, eta, loss)`` of a training log line (``epoch`` None for
-    an iteration-based loop), or None when the line is not a progress line."""
-    m = PROGRESS.search(line)
-    if m:
-        ep, it, n, eta, loss = m.groups()
-        return dict(epoch=int(ep), iter=int(it), iters=int(n), eta=eta, loss=float(loss))
-    m = ITER_PROGRESS.search(line)
-    if m:
-        it, n, eta, loss = m.groups()
-        return dict(epoch=None, iter=int(it), iters=int(n), eta=eta, loss=float(loss))
-    return None
-
-
-def run_logged(cmds, logfile, env=None, on_progress=None, pass_fds=(), started=None):
-    """Run the commands ``cmds`` (argv lists) one after the other from the project root,
-    all output to ``logfile``; stop at the first that fails. ``on_progress(dict)`` gets
-    every training progress line (:func:`parse_progress`); ``started(proc)`` each process
-    once it runs (to stop it from outside). Returns ``(returncode, seconds,
-    peak_rss_mb)``: the peak is the largest child's resident memory."""
-    t0 = time.time()
-    peak = 0.0
-    code = 0
-    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED='1',
-               PYTHONWARNINGS='ignore')
-    with open(logfile, 'w') as f:
-        for cmd in cmds:
-            f.write(f'$ {" ".join(shlex.quote(c) for c in cmd)}\n')
-            f.flush()
-            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                    env=env, pass_fds=tuple(pass_fds))
-            if started is not None:
-                started(proc)
-            for line in proc.stdout:
-                f.write(line)
-                if on_progress is not None:
-                    found = parse_progress(line)
-                    if found:
-                        on_progress(found)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = code = os.waitstatus_to_exitcode(status)
-            peak = max(peak, usage.ru_maxrss / 1024.0)
-            if code != 0:
-                break
-    return code, time.time() - t0, peak
+_jobs = load_benchmark('jobs')
+ROOT, log, run_logged, write_json = _jobs.ROOT, _jobs.log, _jobs.run_logged, _jobs.write_json
 
 
 def run(cmd, logfile, tag, epochs=None):
@@ -123,17 +97,3 @@ def command_line(script, argv):
     """The command that reproduces a run of ``tools/benchmark/<script>``."""
     return ' '.join(['python', f'tools/benchmark/{script}', *(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))])
-
-
-def write_text(path, text):
-    """Write ``text`` to ``path`` atomically (a temporary file, then ``os.replace``)."""
-    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}-{threading.get_ident()}'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def write_json(path, obj):
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
-    write_text(path, json.dumps(obj, indent=2) + '\n')

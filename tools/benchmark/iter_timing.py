@@ -4,7 +4,7 @@
         [--teacher-ckpt T.pth] [--iters 12] [--warmup 2] [--json out.json] \
         [--cfg-options k=v ...]
 
-The benchmark engine (tools/benchmark/engine.py) passes the resolved configs of its
+The benchmark engine (kd_plugins/benchmark/engine.py) passes the resolved configs of its
 runs (teacher checkpoints already inside). Every model is built from its config; the
 student's training dataloader gives a fixed list of batches, which every method whose
 training loader is configured like the student's uses too (a method with its own loader

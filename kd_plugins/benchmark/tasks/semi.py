@@ -8,7 +8,7 @@ and options: one cached run for both tasks).
 import dataclasses
 import math
 
-from spec import TEACHER, Row, Schedule, Task, row_mean, run_minutes, student_std
+from ..spec import TEACHER, Row, Schedule, Task, row_mean, run_minutes, student_std
 
 from . import det
 

@@ -2,7 +2,7 @@
 ../shared/BENCHMARKS.md, the markdown table, the plot, the README embeds, and the
 README's summary table of the project's methods.
 
-    from report import publish, summary_table     # tools/benchmark/run.py calls publish
+    from .report import publish, summary_table     # cli.py calls publish
 
 Paired comparisons (rule 5): over the same seeds, the mean of (A - B) and its standard
 error (sample std / sqrt(n)); A beats B when the mean is above the error. Every
@@ -18,12 +18,10 @@ import os
 import os.path as osp
 import re
 import statistics
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _jobs import ROOT, write_json, write_text  # noqa: E402
-from engine import fmt_scale  # noqa: E402
-from spec import METRICS, PREFERENCE, PROTOCOL, SCALES, TUNING_SEED  # noqa: E402
+from .engine import fmt_scale
+from .jobs import ROOT, write_json, write_text
+from .spec import METRICS, PREFERENCE, PROTOCOL, SCALES, TUNING_SEED
 
 # method -> (task, config folder, what it adds: one line from ../shared/DESIGN.md)
 METHODS = {

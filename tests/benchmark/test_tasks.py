@@ -1,4 +1,4 @@
-"""The six task specs of tools/benchmark/tasks/ against the real configs: metric readers
+"""The six task specs of kd_plugins/benchmark/tasks/ against the real configs: metric readers
 on real log lines, every row's resolved config (split, weights, checkpoints) and its
 round trip through the file the run trains, the runs semi / data-free share with det /
 cls, the data commands; tools/benchmark/iter_timing.py on real models (several
@@ -14,12 +14,11 @@ import pytest
 
 from conftest import ROOT, cls_data_options, subprocess_env
 
-sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmark'))
-import spec  # noqa: E402
-from engine import Bench, Settings  # noqa: E402
-from spec import (SCALES, TUNING_SEED, Ctx, config_text, lookup, resolve,  # noqa: E402
-                  row_options, sweep_keys)
-from tasks import TASKS, cls, det, retrieval, seg  # noqa: E402
+from kd_plugins.benchmark import spec
+from kd_plugins.benchmark.engine import Bench, Settings
+from kd_plugins.benchmark.spec import (SCALES, TUNING_SEED, Ctx, config_text, lookup,
+                                       resolve, row_options, sweep_keys)
+from kd_plugins.benchmark.tasks import TASKS, cls, det, retrieval, seg
 
 VALIDATOR = osp.join(ROOT, '..', 'shared', 'tools', 'validate_bench.py')
 PREFIX = '11/25 00:40:51 - mmengine - INFO - '

@@ -1,4 +1,4 @@
-"""tools/benchmark/spec.py, engine.py, report.py and run.py with a fake runner (no
+"""kd_plugins/benchmark/ spec.py, engine.py, report.py and cli.py with a fake runner (no
 training): spec validation, the sweep on val and the seeds on test, the cache, resume,
 failures, the paired statistics, calibration, the v2 file (checked by
 ../shared/tools/validate_bench.py) and two runs at a time."""
@@ -9,21 +9,19 @@ import math
 import os
 import os.path as osp
 import re
-import sys
 import threading
 import time
 
 import pytest
 
+from kd_plugins.benchmark import cli, engine, report
+from kd_plugins.benchmark.engine import Bench, Results, Settings
+from kd_plugins.benchmark.spec import (TEACHER, Data, Row, Schedule, SpecError, Task,
+                                       Teacher, classes_learned, student_std,
+                                       teacher_minus_student, validate)
+from kd_plugins.benchmark.tasks import det
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmark'))
-import report  # noqa: E402
-import run as cli  # noqa: E402
-import engine  # noqa: E402
-from engine import Bench, Results, Settings  # noqa: E402
-from spec import (TEACHER, Data, Row, Schedule, SpecError, Task, Teacher,  # noqa: E402
-                  classes_learned, student_std, teacher_minus_student, validate)
-from tasks import det  # noqa: E402
 
 VALIDATOR = osp.join(ROOT, '..', 'shared', 'tools', 'validate_bench.py')
 COMMON = """

@@ -1,11 +1,11 @@
 """The protocol-v2 benchmark engine (../shared/BENCHMARKS.md): a task spec in; runs, the
 result file, the table, the plot and the README embeds out.
 
-    python tools/benchmark/run.py det [--jobs 2] [--plan]     # the command line (run.py)
+    python tools/benchmark/run.py det [--jobs 2] [--plan]     # the command line (cli.py)
 
-A task (``tools/benchmark/tasks/<name>.py``) is a short declarative ``spec.Task``: its
+A task (``kd_plugins/benchmark/tasks/<name>.py``) is a short declarative ``spec.Task``: its
 toy data, teacher(s), the no-KD student, the rows, the metric and the calibration
-checks (spec.py). For one task (run.py has validated it first: ``spec.validate``)
+checks (spec.py). For one task (cli.py has validated it first: ``spec.validate``)
 the engine
 1. plans nothing that does not resolve: configs, row names, metric, teachers and sweep
    keys were checked before any run,
@@ -41,13 +41,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if TOOLS not in sys.path:
-    sys.path.insert(0, TOOLS)
-from _jobs import ROOT, log, run_logged, write_json, write_text  # noqa: E402
-from spec import (GPU_MEM, PREFERENCE, PROTOCOL, REPORT_SEEDS, SCALES,  # noqa: E402
-                  TUNING_SEED, Ctx, Task, canonical, config_text, forget_configs, lookup,
-                  resolve, row_options, sha256, sweep_keys)
+from .jobs import ROOT, log, run_logged, write_json, write_text
+from .spec import (GPU_MEM, PREFERENCE, PROTOCOL, REPORT_SEEDS, SCALES, TUNING_SEED, Ctx,
+                   Task, canonical, config_text, forget_configs, lookup, resolve,
+                   row_options, sha256, sweep_keys)
 
 ROLE_ORDER = {'teacher': 0, 'sweep': 1, 'seed': 2, 'eval': 3, 'timing': 4}
 
@@ -58,7 +55,7 @@ class SpecError(ValueError):
 
 @dataclass
 class Settings:
-    """What the command line chose (run.py)."""
+    """What the command line chose (cli.py)."""
     scale: int = 1
     machine: str = 'cpu2'
     jobs: int = 2
@@ -186,7 +183,7 @@ class Plan:
 
 # -------------------------------------------------------------------------- runners
 class SubprocessRunner:
-    """Runs a job's commands (tools/_jobs.py ``run_logged``); ``stop()`` ends the running
+    """Runs a job's commands (jobs.py ``run_logged``); ``stop()`` ends the running
     ones. ``pass_fds``: file descriptors the children keep (the work dir lock)."""
 
     def __init__(self, pass_fds=()):

@@ -5,9 +5,9 @@ the toy classification data, WRN-16-2 (teacher) -> resnet8 (student).
 """
 import os.path as osp
 
-from spec import (TEACHER, Data, Row, Schedule, Task, Teacher, classes_learned, last_eval,
-                  loader_roots, per_class_recall, run_minutes, student_std,
-                  teacher_minus_student)
+from ..spec import (TEACHER, Data, Row, Schedule, Task, Teacher, classes_learned, last_eval,
+                    loader_roots, per_class_recall, run_minutes, student_std,
+                    teacher_minus_student)
 
 TEACHER_CFG = 'configs/classifiers/wrn-16-2_toy-cls.py'
 STUDENT_CFG = 'configs/classifiers/resnet8_toy-cls.py'

@@ -1,7 +1,7 @@
-"""What a benchmark task is made of (tools/benchmark/tasks/ use this; engine.py runs it):
+"""What a benchmark task is made of (tasks/ use this; engine.py runs it):
 the spec types, their validation, reading configs and logs, the calibration checks.
 
-    from spec import TEACHER, Data, Row, Schedule, Task, Teacher    # a task file
+    from ..spec import TEACHER, Data, Row, Schedule, Task, Teacher    # a task file
 
 A task is a :class:`Task`: its toy data (:class:`Data`), teacher(s) (:class:`Teacher`),
 the students' :class:`Schedule`, the rows (:class:`Row`: the no-KD ``student`` and every
@@ -22,10 +22,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if TOOLS not in sys.path:
-    sys.path.insert(0, TOOLS)
-from _jobs import ROOT  # noqa: E402
+from .jobs import ROOT
 
 PROTOCOL = 'v2'
 TUNING_SEED = 100
@@ -177,7 +174,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Task:
-    """A benchmark task: see the module docstring and tools/benchmark/tasks/det.py.
+    """A benchmark task: see the module docstring and tasks/det.py.
     ``base_options(root)``: every run (data root, loaders); ``split_options(root, split,
     loader)``: point ``<loader>_dataloader`` / ``<loader>_evaluator`` at ``split``;
     ``read_metrics(log_text, run_dir)``: ``dict(value, extra, per_class)`` of the run's

@@ -8,9 +8,9 @@ The teacher is trained on every reporting seed (its seed spread is a calibration
 the rows distil from the seed-0 teacher. ``M8-teacher``: M8's teacher after each M8 run,
 exported and tested (no training of its own).
 """
-from spec import (TEACHER, Data, Row, Schedule, Task, Teacher, data_classes, last_eval,
-                  loader_roots, run_minutes, student_std, teacher_minus_student,
-                  teacher_std)
+from ..spec import (TEACHER, Data, Row, Schedule, Task, Teacher, data_classes, last_eval,
+                    loader_roots, run_minutes, student_std, teacher_minus_student,
+                    teacher_std)
 
 PAIR = 'wrn-16-2-512d_resnet8-128d_toy-retrieval.py'
 KEYS = ('R@2', 'R@4', 'R@8', 'NMI')

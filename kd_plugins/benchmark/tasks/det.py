@@ -3,8 +3,8 @@ data, YOLOv3 MobileNetV2 w1.0 (teacher) -> w0.25 (student).
 
     python tools/benchmark/run.py det
 """
-from spec import (TEACHER, Data, Row, Schedule, Task, Teacher, classes_learned, last_eval,
-                  loader_roots, row_mean, run_minutes, student_std, teacher_minus_student)
+from ..spec import (TEACHER, Data, Row, Schedule, Task, Teacher, classes_learned, last_eval,
+                    loader_roots, row_mean, run_minutes, student_std, teacher_minus_student)
 
 TEACHER_CFG = 'configs/detectors/yolov3_mobilenetv2-w100_8xb8-12e_toy-det.py'
 STUDENT_CFG = 'configs/detectors/yolov3_mobilenetv2-w025_8xb8-12e_toy-det.py'

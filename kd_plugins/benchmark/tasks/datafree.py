@@ -8,7 +8,7 @@ Sweep keys: each config's ``sweep_weights`` (why those: the configs' comments).
 Same student-step budget for every row: M7 and DFAD make 5 student steps per
 iteration, DAFL one.
 """
-from spec import Row, Schedule, Task
+from ..spec import Row, Schedule, Task
 
 from . import cls
 

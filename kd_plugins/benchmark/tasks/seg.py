@@ -9,9 +9,9 @@ row (and CWD's teacher), the other's numbers are in the row's extra. They are "g
 different things" when each has a class of the test split on which its IoU is higher
 than the other's by at least the target (check ``teachers_complementary``).
 """
-from spec import (Data, Row, Schedule, Task, Teacher, class_table, classes_learned,
-                  last_eval, loader_roots, run_minutes, student_std,
-                  teacher_minus_student, teachers_complementary)
+from ..spec import (Data, Row, Schedule, Task, Teacher, class_table, classes_learned,
+                    last_eval, loader_roots, run_minutes, student_std,
+                    teacher_minus_student, teachers_complementary)
 
 STUDENT_CFG = 'configs/segmentors/unet-c8_toy-seg.py'
 PAIR = 'unet-c32_deeplabv3-r18_unet-c8_toy-seg.py'
