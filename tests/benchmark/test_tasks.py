@@ -160,9 +160,10 @@ def test_semi_and_data_free_reuse_the_runs_of_det_and_cls(tmp_path):
 
 def test_data_commands_scale_the_sizes():
     [cmd] = det.DATA.commands(2, [TUNING_SEED, 0])
+    sizes = {k: 2 * v for k, v in det.DATA.sizes.items()}
     assert cmd[1:] == ['tools/make_toy_data.py', 'det', '--out', 'data/bench/toy_det_x2',
-                       '--num-train', '1600', '--num-val', '400', '--num-test', '400',
-                       '--overwrite']
+                       *[str(a) for kv in sizes.items() for a in kv], '--overwrite']
+    assert sizes['--num-train'] == 2 * det.NUM_TRAIN
     semi = TASKS['semi'].data.commands(1, [TUNING_SEED, 0, 1, 2])
     assert [c[-1] for c in semi[1:]] == ['100', '0', '1', '2']
     assert semi[1][2:8] == ['det-semi', '--ann', 'data/bench/toy_det/annotations/train.json',

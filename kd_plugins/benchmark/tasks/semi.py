@@ -13,8 +13,9 @@ from ..spec import TEACHER, Row, Schedule, Task, row_mean, run_minutes, student_
 from . import det
 
 PERCENT = 10  # labeled share of the training images
-ITERS = 8 * math.ceil(800 / det.BATCH)  # every row: as many iterations as det's student
-LABELED = round(800 * PERCENT / 100)
+# every row: as many iterations as det's student
+ITERS = det.STUDENT_EPOCHS.length * math.ceil(det.NUM_TRAIN / det.BATCH)
+LABELED = round(det.NUM_TRAIN * PERCENT / 100)
 LABELED_EPOCHS = Schedule(round(ITERS / math.ceil(LABELED / det.BATCH)), 'epoch', decay=1)
 M3 = 'configs/semi_adaptive/m3_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det-semi10.py'
 
