@@ -510,3 +510,16 @@ def test_one_benchmark_per_work_dir(tmp_path):
         engine.lock_work_dir(str(tmp_path))
     os.close(fd)
     os.close(engine.lock_work_dir(str(tmp_path)))
+
+
+def test_the_readme_summary_is_what_the_engine_writes_from_the_result_files(tmp_path):
+    """The README's first table is the engine's, from benchmarks/results/ as committed:
+    a result file changed without the table (or a table edited by hand) fails here."""
+    text = open(osp.join(ROOT, 'README.md')).read()
+    block = text.split(report.SUMMARY, 1)[1].split(report.END, 1)[0]
+    assert block == '\n' + report.summary_table(osp.join(ROOT, 'benchmarks', 'results'))
+    # and the check can fail: a typed row does not match
+    readme = tmp_path / 'README.md'
+    readme.write_text(text.replace('| M1 | ', '| M1 (typed) | ', 1))
+    assert report.write_summary(str(readme), osp.join(ROOT, 'benchmarks', 'results'))
+    assert readme.read_text() == text
