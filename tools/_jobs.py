@@ -26,11 +26,19 @@ def load_benchmark(module):
     is loaded directly (under a private name, as tools/make_toy_data.py loads the toy
     data makers). From an installed package the normal import is used.
     """
-    folder = osp.join(osp.dirname(TOOLS), 'kd_plugins', 'benchmark')
+    name = '_kd_plugins_benchmark'
+    if load_folder(osp.join(osp.dirname(TOOLS), 'kd_plugins', 'benchmark'), name) is None:
+        return importlib.import_module(f'kd_plugins.benchmark.{module}')
+    return importlib.import_module(f'{name}.{module}')
+
+
+def load_folder(folder, name):
+    """The package in ``folder`` loaded by file path as module ``name`` (once), without
+    importing the packages above it; None when ``folder`` has no ``__init__.py`` (not a
+    checkout: the caller imports the installed package instead)."""
     init = osp.join(folder, '__init__.py')
     if not osp.isfile(init):
-        return importlib.import_module(f'kd_plugins.benchmark.{module}')
-    name = '_kd_plugins_benchmark'
+        return None
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
             name, init, submodule_search_locations=[folder])
@@ -41,7 +49,7 @@ def load_benchmark(module):
         except BaseException:
             del sys.modules[name]
             raise
-    return importlib.import_module(f'{name}.{module}')
+    return sys.modules[name]
 
 
 _jobs = load_benchmark('jobs')

@@ -20,10 +20,12 @@ Re-running with identical arguments is a no-op; different arguments for an
 existing ``--out`` need ``--overwrite``.
 """
 import argparse
-import importlib.util
 import os.path as osp
 import sys
 import time
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _jobs import load_folder  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SPLITS = ('train', 'val', 'test')
@@ -38,21 +40,9 @@ def load_toy():
     checkout.  From an installed package (e.g. tools copied by mim) the normal
     import is used.
     """
-    folder = osp.join(REPO_ROOT, 'kd_plugins', 'datasets', 'toy')
-    init = osp.join(folder, '__init__.py')
-    if osp.isfile(init):
-        name = '_kd_plugins_toy'
-        if name in sys.modules:
-            return sys.modules[name]
-        spec = importlib.util.spec_from_file_location(
-            name, init, submodule_search_locations=[folder])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
+    module = load_folder(osp.join(REPO_ROOT, 'kd_plugins', 'datasets', 'toy'),
+                         '_kd_plugins_toy')
+    if module is not None:
         return module
     try:
         import kd_plugins  # noqa: F401
