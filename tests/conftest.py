@@ -113,3 +113,16 @@ def subprocess_env():
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     env.setdefault('OMP_NUM_THREADS', '1')
     return env
+
+
+@pytest.fixture(scope='session')
+def validate_bench():
+    """The protocol's own result-file checker (../shared/tools/validate_bench.py)."""
+    import importlib.util
+    path = osp.join(ROOT, '..', 'shared', 'tools', 'validate_bench.py')
+    if not osp.isfile(path):
+        pytest.skip('../shared/tools/validate_bench.py not present')
+    spec = importlib.util.spec_from_file_location('validate_bench', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -3,7 +3,6 @@ training): spec validation, the sweep on val and the seeds on test, the cache, r
 failures, the paired statistics, calibration, the v2 file (checked by
 ../shared/tools/validate_bench.py) and two runs at a time."""
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -23,7 +22,6 @@ from kd_plugins.benchmark.tasks import det
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-VALIDATOR = osp.join(ROOT, '..', 'shared', 'tools', 'validate_bench.py')
 COMMON = """
 train_dataloader = dict(batch_size=2, dataset=dict(data_root='x/', ann_file='train.json'))
 val_dataloader = dict(dataset=dict(data_root='x/', ann_file='val.json'))
@@ -154,15 +152,6 @@ def execute(task, settings, runner):
     bench = Bench(task, settings, runner, say=lambda *a: None)
     plan = bench.execute()
     return bench, plan, Results(task, settings, plan, bench.meta)
-
-
-def load_validator():
-    if not osp.isfile(VALIDATOR):
-        pytest.skip('../shared/tools/validate_bench.py not present')
-    spec = importlib.util.spec_from_file_location('validate_bench', VALIDATOR)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 # ------------------------------------------------------------------- validation
@@ -315,7 +304,8 @@ def test_rerun_discards_one_rows_cached_runs(fake):
     assert {c['row'] for c in again.train()} == {'M1'} and len(again.train()) == 6
 
 
-def test_a_failed_run_is_shown_failed_the_others_finish_and_it_is_retried(fake, capsys):
+def test_a_failed_run_is_shown_failed_the_others_finish_and_it_is_retried(
+        fake, capsys, validate_bench):
     task, settings, tmp = fake
     failing = FakeRunner(fail=lambda run: run.row == 'M1' and run.seed == 1)
     _, plan, results = execute(task, settings, failing)
@@ -327,8 +317,8 @@ def test_a_failed_run_is_shown_failed_the_others_finish_and_it_is_retried(fake, 
     assert f['log'].endswith('run.log') and osp.isfile(f['log'])
     table = (tmp / 'out' / 'detection-toy-fake-test.md').read_text()
     assert re.search(r'\| M1 \| FAILED: fake M1 x4 s1 test .*run\.log', table)
-    assert load_validator().check(str(tmp / 'out' / 'results' /
-                                      'detection-toy-fake-test.json'), v2=True) == []
+    result = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
+    assert validate_bench.check(str(result), v2=True) == []
     retry = FakeRunner()
     _, plan, _ = execute(task, settings, retry)
     assert [c['tag'] for c in retry.train()] == ['fake M1 x4 s1 test']
@@ -359,12 +349,13 @@ def test_paired_difference_and_its_standard_error_by_hand():
     assert report.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)  # sample std
 
 
-def test_the_result_file_passes_the_v2_validator_and_says_what_the_protocol_asks(fake):
+def test_the_result_file_passes_the_v2_validator_and_says_what_the_protocol_asks(
+        fake, validate_bench):
     task, settings, tmp = fake
     _, _, results = execute(task, settings, FakeRunner())
     doc = report.publish(results, say=lambda *a: None)
     path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
-    assert load_validator().check(str(path), v2=True) == []
+    assert validate_bench.check(str(path), v2=True) == []
     assert json.loads(path.read_text()) == json.loads(json.dumps(doc))
     by = {r['name']: r for r in doc['rows']}
     assert list(by) == ['teacher', 'student', 'M1', 'mmrazor:x']

@@ -3,9 +3,7 @@ on real log lines, every row's resolved config (split, weights, checkpoints) and
 round trip through the file the run trains, the runs semi / data-free share with det /
 cls, the data commands; tools/benchmark/iter_timing.py on real models (several
 teachers, generator algorithms)."""
-import importlib.util
 import json
-import os.path as osp
 import pickle
 import subprocess
 import sys
@@ -20,19 +18,13 @@ from kd_plugins.benchmark.spec import (SCALES, TUNING_SEED, Ctx, config_text, lo
                                        resolve, row_options, sweep_keys)
 from kd_plugins.benchmark.tasks import TASKS, cls, det, retrieval, seg
 
-VALIDATOR = osp.join(ROOT, '..', 'shared', 'tools', 'validate_bench.py')
 PREFIX = '11/25 00:40:51 - mmengine - INFO - '
 
 
-def test_row_names_follow_the_result_format():
-    if not osp.isfile(VALIDATOR):
-        pytest.skip('../shared/tools/validate_bench.py not present')
-    spec = importlib.util.spec_from_file_location('validate_bench', VALIDATOR)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def test_row_names_follow_the_result_format(validate_bench):
     for task in TASKS.values():
         for name in task.row_names():
-            assert mod.ROW.match(name), (task.name, name)
+            assert validate_bench.ROW.match(name), (task.name, name)
 
 
 def test_detection_reader():
