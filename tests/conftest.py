@@ -126,3 +126,26 @@ def validate_bench():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def det_batch(algo, with_gt=True, n=2, size=160, seed=0):
+    """A preprocessed batch of random images, with or without ground-truth boxes."""
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
+                                    generator=g))
+        s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                        scale_factor=(1., 1.)))
+        if with_gt:
+            s.gt_instances = InstanceData(
+                bboxes=torch.tensor([[10., 12., 70., 90.], [100., 20., 150., 60.]]),
+                labels=torch.tensor([1, 3]))
+        else:
+            s.gt_instances = InstanceData(bboxes=torch.zeros(0, 4),
+                                          labels=torch.zeros(0, dtype=torch.long))
+        samples.append(s)
+    return algo.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
-from conftest import CONFIGS
+from conftest import CONFIGS, det_batch
 
 DET = 'yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py'
 CLS = 'wrn-16-2_resnet8_toy-cls.py'
@@ -118,23 +118,6 @@ def build(path):
     model['teacher_ckpt'] = None  # no checkpoint here: the build must still work
     torch.manual_seed(0)
     return MODELS.build(model)
-
-
-def det_batch(algo, n=2, size=160):
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    g = torch.Generator().manual_seed(0)
-    inputs, samples = [], []
-    for _ in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
-                                    generator=g))
-        s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                        scale_factor=(1., 1.)))
-        s.gt_instances = InstanceData(
-            bboxes=torch.tensor([[10., 12., 70., 90.], [100., 20., 150., 60.]]),
-            labels=torch.tensor([1, 3]))
-        samples.append(s)
-    return algo.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
 
 
 def test_mgd_toy_det_builds_and_computes_its_losses(mmrazor_scope):

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from conftest import CONFIGS
+from conftest import det_batch as batch
 from kd_plugins.models.utils import DistillConfigError
 
 PAIR = 'yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py'
@@ -30,27 +31,6 @@ def build(cfg):
     init_default_scope('mmdet')
     torch.manual_seed(0)
     return MODELS.build(cfg)
-
-
-def batch(algo, with_gt=True, n=2, size=160, seed=0):
-    """A preprocessed batch of random images, with or without ground-truth boxes."""
-    from mmdet.structures import DetDataSample
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(n):
-        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
-                                    generator=g))
-        s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                        scale_factor=(1., 1.)))
-        if with_gt:
-            s.gt_instances = InstanceData(
-                bboxes=torch.tensor([[10., 12., 70., 90.], [100., 20., 150., 60.]]),
-                labels=torch.tensor([1, 3]))
-        else:
-            s.gt_instances = InstanceData(bboxes=torch.zeros(0, 4),
-                                          labels=torch.zeros(0, dtype=torch.long))
-        samples.append(s)
-    return algo.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
 
 
 def distill_losses(algo, data):
