@@ -102,12 +102,12 @@ def main(argv=None, runner=None, say=log):
             validate(TASKS[name], args.scale)
         except SpecError as e:
             parser.exit(2, f'{parser.prog}: error: {e}\n')
-    fd = None if args.plan else lock_work_dir(args.work_dir)
+    fds = [] if args.plan else lock_work_dir(
+        args.work_dir, [osp.basename(TASKS[n].data.root) for n in tasks])
     try:
-        return run_tasks(args, tasks, argv, runner or SubprocessRunner(
-            pass_fds=() if fd is None else (fd, )), say)
+        return run_tasks(args, tasks, argv, runner or SubprocessRunner(pass_fds=fds), say)
     finally:
-        if fd is not None:
+        for fd in fds:
             os.close(fd)
 
 

@@ -68,7 +68,8 @@ class Settings:
     smoke: bool = False
     command: str = ''
     summary_readme: str = 'README.md'  # gets the summary table if it has the markers
-    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # the cores this process may use (``taskset -c 0 ...`` gives the engine one)
+    cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)) or 1)
 
     @property
     def threads(self):
@@ -210,19 +211,27 @@ class SubprocessRunner:
                     p.terminate()
 
 
-def lock_work_dir(work_dir):
-    """Hold ``<work_dir>/.lock`` (one benchmark per work dir); the fd is inheritable so
-    that a run left over from a killed benchmark keeps holding it. Returns the fd."""
+def lock_work_dir(work_dir, groups=('all', )):
+    """Hold ``<work_dir>/.lock-<group>`` for each of ``groups`` (the data roots of the
+    tasks to run: one benchmark per data at a time, as tasks on the same data share
+    its making and their teachers; tasks on different data may run side by side). The
+    fds are inheritable so that a run left over from a killed benchmark keeps holding
+    them. Returns the fds."""
     os.makedirs(work_dir, exist_ok=True)
-    fd = os.open(osp.join(work_dir, '.lock'), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise SystemExit(f'{work_dir} is in use by another benchmark (or by a run left '
-                         'over from a killed one: wait for it or end it)') from None
-    os.set_inheritable(fd, True)
-    return fd
+    fds = []
+    for group in sorted(set(groups)):
+        fd = os.open(osp.join(work_dir, f'.lock-{group}'), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            for f in [fd, *fds]:
+                os.close(f)
+            raise SystemExit(f'{work_dir} is in use by another benchmark on the {group} '
+                             'data (or by a run left over from a killed one: wait for it '
+                             'or end it)') from None
+        os.set_inheritable(fd, True)
+        fds.append(fd)
+    return fds
 
 
 # ------------------------------------------------------------------------- the engine

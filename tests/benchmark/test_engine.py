@@ -495,12 +495,18 @@ def test_best_teacher_on_val_and_a_derived_row(fake, tmp_path):
     assert 'sweep' not in by['M6-teacher'] and len(by['M6-teacher']['per_seed']) == 3
 
 
-def test_one_benchmark_per_work_dir(tmp_path):
-    fd = engine.lock_work_dir(str(tmp_path))
-    with pytest.raises(SystemExit, match='in use by another benchmark'):
-        engine.lock_work_dir(str(tmp_path))
-    os.close(fd)
-    os.close(engine.lock_work_dir(str(tmp_path)))
+def test_one_benchmark_per_data_in_a_work_dir(tmp_path):
+    fds = engine.lock_work_dir(str(tmp_path), ['toy_det', 'toy_cls'])
+    with pytest.raises(SystemExit, match='another benchmark on the toy_det data'):
+        engine.lock_work_dir(str(tmp_path), ['toy_det'])
+    # other data runs beside it; a refused lock leaves nothing held
+    with pytest.raises(SystemExit, match='toy_cls'):
+        engine.lock_work_dir(str(tmp_path), ['toy_seg', 'toy_cls'])
+    seg = engine.lock_work_dir(str(tmp_path), ['toy_seg'])
+    for fd in fds + seg:
+        os.close(fd)
+    for fd in engine.lock_work_dir(str(tmp_path), ['toy_det', 'toy_cls', 'toy_seg']):
+        os.close(fd)
 
 
 def test_the_readme_summary_is_what_the_engine_writes_from_the_result_files(tmp_path):
