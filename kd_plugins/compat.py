@@ -47,6 +47,11 @@ tested in ``tests/test_compat.py``. This module imports nothing of kd_plugins.
    ``soft_cross_entropy``: mmcls 1.x's renamed successor, with the same signature
    ``(pred, label, weight, reduction, class_weight, avg_factor)`` and the same maths.
    Tested in ``tests/test_mmrazor_components.py``.
+13. ``fix_seg_class_weight_ignore_index``: mmseg 1.2's ``cross_entropy`` with a
+   ``class_weight`` averages over ``class_weight[label]`` of every pixel, ignored ones
+   included, so any ignored pixel (label 255: padding, a dataset's void) raises
+   ``IndexError: index 255 is out of bounds``. The average now counts the ignored
+   pixels with weight 0, which is PyTorch's own weighted mean (``F.cross_entropy``).
 6, 8, 9 live where they belong: the ``--local-rank`` spelling and import order in
    ``tools/train.py`` / ``tools/test.py`` (6); mmdet-3.x config names in ``configs/``,
    checked by ``tests/test_configs.py`` (8); the teacher's own data preprocessing in
@@ -476,6 +481,29 @@ def fix_kd_soft_ce_without_mmcls():
     kd_soft_ce_loss.soft_cross_entropy = soft_cross_entropy
 
 
+def fix_seg_class_weight_ignore_index():
+    try:
+        from mmseg.models.losses import cross_entropy_loss as ce
+    except ImportError:  # pragma: no cover - mmseg missing
+        return
+    original = ce.cross_entropy
+    if getattr(original, '_kd_plugins_fixed', False):
+        return
+
+    def cross_entropy(pred, label, weight=None, class_weight=None, reduction='mean',
+                      avg_factor=None, ignore_index=-100, avg_non_ignore=False):
+        if class_weight is not None and avg_factor is None and reduction == 'mean':
+            valid = label != ignore_index
+            avg_factor = class_weight[label[valid]].sum()
+        return original(pred, label, weight=weight, class_weight=class_weight,
+                        reduction=reduction, avg_factor=avg_factor,
+                        ignore_index=ignore_index, avg_non_ignore=avg_non_ignore)
+
+    cross_entropy._kd_plugins_fixed = True
+    # CrossEntropyLoss reads the module global when it is built (self.cls_criterion)
+    ce.cross_entropy = cross_entropy
+
+
 # ---------------------------------------------------------------------------------------
 FIXES = (
     ('mmrazor_quantization_import', fix_mmrazor_quantization_import),
@@ -487,6 +515,7 @@ FIXES = (
     ('empty_dataset_error', fix_empty_dataset_error),
     ('cpu_separate_ddp_wrapper', _register_cpu_separate_ddp),
     ('kd_soft_ce_without_mmcls', fix_kd_soft_ce_without_mmcls),
+    ('seg_class_weight_ignore_index', fix_seg_class_weight_ignore_index),
 )
 
 

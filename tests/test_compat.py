@@ -363,3 +363,22 @@ print("ok")
     assert res.returncode == 0, res.stderr[-3000:]
     # still broken upstream: if this starts printing 'upstream works', the fix can go
     assert res.stdout.split() == ['ok']
+
+
+# 13 --------------------------------------------------------------------------------
+def test_seg_class_weight_with_ignored_pixels_is_torch_weighted_mean():
+    import torch.nn.functional as F
+    from mmseg.models.losses import CrossEntropyLoss
+    torch.manual_seed(0)
+    pred = torch.randn(2, 4, 6, 6)
+    label = torch.randint(0, 4, (2, 6, 6))
+    cw = [1.0, 1.0, 1.0, 3.0]
+    loss = CrossEntropyLoss(class_weight=cw)
+    clean = loss(pred, label, ignore_index=255)
+    want = F.cross_entropy(pred, label, weight=torch.tensor(cw), ignore_index=255)
+    assert clean.item() == pytest.approx(want.item(), rel=1e-5)  # unchanged without 255
+    label[:, :2] = 255  # padding / void pixels
+    got = loss(pred, label, ignore_index=255)  # mmseg 1.2 alone: IndexError
+    want = F.cross_entropy(pred, label, weight=torch.tensor(cw), ignore_index=255)
+    assert got.item() == pytest.approx(want.item(), rel=1e-5)
+    assert got.item() != pytest.approx(clean.item(), rel=1e-3)

@@ -2,7 +2,7 @@
 
 :func:`make_toy_student` runs what a user runs: toy segmentation data
 (:func:`kd_plugins.datasets.toy.make_seg`), ``tools/train.py`` on
-``configs/segmentors/unet-c8_toy-seg.py`` for a few iterations, then
+``configs/segmentors/unet-c12_toy-seg.py`` for a few iterations, then
 ``tools/export_student.py``; it returns the exported ``student.py`` / ``student.pth``.
 Two iterations take about 15 s on one CPU core: the weights are barely trained, the
 point is a real exported model with the toy classes (background, cell, gland,
@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-TOY_CONFIG = osp.join('configs', 'segmentors', 'unet-c8_toy-seg.py')
+TOY_CONFIG = osp.join('configs', 'segmentors', 'unet-c12_toy-seg.py')
 
 
 def project_root():

@@ -51,7 +51,7 @@ PUBLISHED = {
         {f'{DL}.loss_dkd.{k}': v for k, v in
          dict(loss_weight=1.0, tau=4, alpha=1.0, beta=8.0).items()},
         [f'{DL}.loss_dkd.loss_weight']),
-    'mmrazor_cwd/cwd_logits_unet-c32_unet-c8_toy-seg.py': (
+    'mmrazor_cwd/cwd_logits_unet-c32_unet-c12_toy-seg.py': (
         {f'{DL}.loss_cwd.loss_weight': 5.0, f'{DL}.loss_cwd.tau': 1},
         [f'{DL}.loss_cwd.loss_weight']),
     'mmrazor_rkd/rkd_wrn-16-2-512d_resnet8-128d_toy-retrieval.py': (

@@ -17,7 +17,7 @@ _SHARED = {}
 
 
 def exported_toy_student(tmp_path_factory):
-    """``make_toy_student`` once per session: 2 iterations of unet-c8, exported
+    """``make_toy_student`` once per session: 2 iterations of unet-c12, exported
     (``KD_TOY_STUDENT_ITERS=N`` trains N, e.g. for a screenshot of a model that has
     learned something)."""
     if 'student' not in _SHARED:

@@ -5,7 +5,7 @@
     python tools/benchmark/serve_latency.py --train-toy work_dirs/serve_toy  # toy student
 
 1. ``--train-toy DIR`` first makes the exported toy student the service tests use
-   (:func:`kd_plugins.service.toy_student.make_toy_student`: toy data, unet-c8 trained
+   (:func:`kd_plugins.service.toy_student.make_toy_student`: toy data, unet-c12 trained
    ``--train-iters`` iterations, exported; an earlier export in DIR is reused);
 2. makes one ``--size`` x ``--size`` toy tile (the seeded toy segmentation generator),
 3. starts ``tools/serve_seg.py`` as a subprocess (its own threads: the environment's

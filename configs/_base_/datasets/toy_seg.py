@@ -7,10 +7,14 @@ dataset_type = 'BaseSegDataset'
 data_root = 'data/toy_seg/'
 metainfo = dict(classes=('background', 'cell', 'gland', 'vessel'),
                 palette=[[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]])
-crop_size = (128, 128)
+# training on random 64 px crops of the 128 px images (a quarter of the pixels per
+# step: what lets a two-teacher distillation run fit 5 minutes on 2 cores); testing on
+# whole images
+crop_size = (64, 64)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]

@@ -7,7 +7,7 @@
 #                           within 2 px (kd_plugins' BoundaryFScore), as on the toy data
 #
 # The loss settings are the toy M6 config's (configs/multi_teacher/m6_unet-c32_deeplabv3-
-# r18_unet-c8_toy-seg.py): per-image teacher weights from label agreement (softmax over
+# r18_unet-c12_toy-seg.py): per-image teacher weights from label agreement (softmax over
 # the teachers at temperature 0.1), pixels within band_width px of a label boundary
 # weighted 1 + 2, tau 1, pixel and feature terms at weight 0.12 (set on the toy pair by
 # the grad_balance.py rule). None of it was tuned on real data: before a long run,

@@ -1,5 +1,5 @@
 # M6 wiring on the toy segmentation data: two teachers (UNet-32, pixels / 255; DeepLabV3
-# R18-D8, ImageNet mean / std) -> UNet-8 student. The equal-weight baseline and M6 share
+# R18-D8, ImageNet mean / std) -> UNet-12 student. The equal-weight baseline and M6 share
 # it and differ only in the loss settings.
 _base_ = ['../models/toy_seg.py', '../datasets/toy_seg.py', '../schedules/toy_seg.py',
           'mmseg::_base_/default_runtime.py', '../kd_runtime.py']

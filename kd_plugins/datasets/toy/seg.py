@@ -5,8 +5,9 @@ histology-like stain on a pink stroma background (class 0) with
 * class 2 ``gland``: lobed epithelium with dark nuclei, a pale lumen and a thin dark
   membrane (pale empty spaces in the stroma look like a lumen: only the epithelium
   around it tells them apart);
-* class 3 ``vessel``: 1-3 branching, smoothly curving dark-red vessel trees, 1-3 px
-  wide at 128 px (trunks taper to 1-2 px, branches to 1 px), about 3 % of the pixels.
+* class 3 ``vessel``: 1-3 branching, smoothly curving dark-red vessel trees, 1.5-3 px
+  wide at 128 px (trunks taper to 1.5-2 px, branches to 1.5 px; labels 1-3 px wide),
+  about 3 % of the pixels.
   They run over glands (and win those pixels), cells may lie on them. Unlabeled 1-px
   "fibres" with corners are the look-alike: a third of them are as dark and red as a
   thin vessel, so width, smoothness, length and branching (not colour) separate them.
@@ -36,7 +37,10 @@ SEG_CLASSES = ('background', 'cell', 'gland', 'vessel')
 SEG_PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]
 # what the drawing is, recorded in meta.json's args: change it whenever _seg_image
 # draws differently with the same arguments, so cached data is not reused
-SEG_CONTENT = 'seg-v2-vessels'
+SEG_CONTENT = 'seg-v2-vessels-1.5px'
+# the thinnest a vessel is drawn (px at 128 px): its label is then 1-2 px wide, never
+# a line of single pixels that a blurred 1-px stroke cannot place
+VESSEL_MIN_WIDTH = 1.5
 SEG_MIN_IMG_SIZE = 32
 
 
@@ -101,7 +105,7 @@ def _vessel_tree(rng, size, s):
     """One vessel tree: a trunk of 0.7-1.2 image sides, mostly entering from an edge,
     with 0-2 branches of 0.3-0.6 sides off the trunk or an earlier branch; each a
     smooth walk whose width tapers from 2.2-3 (trunk) or 1.2-2 (branch) to about 1 in
-    units of ``s`` (never under 1 px). Returns the stroke segments (see
+    units of ``s`` (never under :data:`VESSEL_MIN_WIDTH` px). Returns the stroke segments (see
     :func:`_stroke`) and the number of branches."""
     step = 1.5 * s
     for _ in range(5):  # a trunk that mostly stays in the image
@@ -130,7 +134,7 @@ def _vessel_tree(rng, size, s):
                          max(bw, 1.2 * s), rng.uniform(0.8, 1.2) * s))
     segs = []
     for pts, w0, w1 in branches:
-        w = np.maximum(np.linspace(w0, w1, len(pts)), 1.0)
+        w = np.maximum(np.linspace(w0, w1, len(pts)), VESSEL_MIN_WIDTH)
         segs.append(np.concatenate([pts[:-1], pts[1:], w[:-1, None], w[1:, None]], 1))
     return np.concatenate(segs), len(branches) - 1
 

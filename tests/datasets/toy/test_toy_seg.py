@@ -77,6 +77,19 @@ def test_seg_vessels_thin():
     assert float(np.mean(thick)) < 0.01
 
 
+def test_seg_vessels_never_thinner_than_the_minimum():
+    """No stroke under VESSEL_MIN_WIDTH px (a 1-px blurred stroke has no placeable
+    label), trunks up to 3 px, at 128 px and at 256 px (widths scale, the floor not)."""
+    from kd_plugins.datasets.toy.seg import VESSEL_MIN_WIDTH, _vessel_tree
+    for size in (128, 256):
+        widths = np.concatenate([
+            _vessel_tree(np.random.default_rng(i), size, size / 128)[0][:, 4:6].ravel()
+            for i in range(20)])
+        assert widths.min() >= VESSEL_MIN_WIDTH
+        assert widths.min() < VESSEL_MIN_WIDTH + 0.5 * size / 128  # tapering reaches it
+        assert widths.max() <= 3.0 * size / 128
+
+
 def test_seg_content_tag_refuses_older_drawing(tmp_path):
     """Data drawn before the vessels (same arguments, no content tag) is not reused."""
     import json

@@ -21,10 +21,10 @@ from kd_plugins.models.utils.config_checks import DistillConfigError
 pytestmark = pytest.mark.usefixtures('mmrazor_scope')
 
 M6_CFG = osp.join(CONFIGS, 'multi_teacher',
-                  'm6_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
+                  'm6_unet-c32_deeplabv3-r18_unet-c12_toy-seg.py')
 EQUAL_CFG = osp.join(CONFIGS, 'multi_teacher',
-                     'equal-weight_unet-c32_deeplabv3-r18_unet-c8_toy-seg.py')
-CWD_CFG = osp.join(CONFIGS, 'mmrazor_cwd', 'cwd_logits_unet-c32_unet-c8_toy-seg.py')
+                     'equal-weight_unet-c32_deeplabv3-r18_unet-c12_toy-seg.py')
+CWD_CFG = osp.join(CONFIGS, 'mmrazor_cwd', 'cwd_logits_unet-c32_unet-c12_toy-seg.py')
 
 
 def m6_model(cfg=M6_CFG):

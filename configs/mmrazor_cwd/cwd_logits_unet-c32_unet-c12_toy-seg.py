@@ -1,6 +1,6 @@
 # MMRazor's channel-wise distillation (CWD, Shu et al. ICCV 2021) on the segmentation
 # logits, as MMRazor's own PSPNet config does it: single teacher UNet-32 (the better toy
-# teacher by val mIoU) -> UNet-8, both logits at full resolution. The teacher gets its own
+# teacher by val mIoU) -> UNet-12, both logits at full resolution. The teacher gets its own
 # normalisation (pixels / 255) through PreprocessAwareDistill.
 #   tools/train.py THIS \
 #       --teacher-ckpt work_dirs/benchmark/seg/teacher-unet-c32-i1000/iter_1000.pth

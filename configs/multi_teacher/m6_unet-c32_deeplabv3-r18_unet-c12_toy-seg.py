@@ -1,4 +1,4 @@
-# M6 on the toy segmentation data: UNet-32 + DeepLabV3-R18 teachers -> UNet-8 student.
+# M6 on the toy segmentation data: UNet-32 + DeepLabV3-R18 teachers -> UNet-12 student.
 # Per-image teacher weights from label agreement (softmax over teachers at temperature
 # 0.1), pixels within 3 px of a label boundary weighted 1 + 2, plus the feature term
 # (decode-head features through 1x1 adapters). Teacher checkpoints:
