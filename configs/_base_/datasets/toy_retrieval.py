@@ -1,10 +1,11 @@
 # Toy retrieval data, made by
 #   python tools/make_toy_data.py retrieval --out data/toy_retrieval
 # class-disjoint splits as in the CUB-200 protocol, here three of them: train.txt,
-# val.txt (model selection) and test.txt (reported numbers) share no class; 64 px, lists
-# `images/<class>/<file>.png <label>` read by kd_plugins' RetrievalListDataset (which
-# checks a list against its other_ann_file: no class in both). Training batches are
-# P classes x K samples (ClassBalancedSampler): the pair losses need positives.
+# val.txt (model selection) and test.txt (reported numbers) share no class; 64 px (32 px
+# in the protocol v2 benchmark), lists `images/<class>/<file>.png <label>` read by
+# kd_plugins' RetrievalListDataset (which checks a list against its other_ann_file: no
+# class in both). Training batches are P classes x K samples (ClassBalancedSampler): the
+# pair losses need positives.
 # Evaluation: Recall@1/2/4/8 (cosine, query left out of its gallery) and NMI on the
 # held-out classes.
 dataset_type = 'RetrievalListDataset'
