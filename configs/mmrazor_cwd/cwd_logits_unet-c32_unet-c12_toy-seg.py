@@ -1,9 +1,9 @@
 # MMRazor's channel-wise distillation (CWD, Shu et al. ICCV 2021) on the segmentation
 # logits, as MMRazor's own PSPNet config does it: single teacher UNet-32 (the better toy
-# teacher by val mIoU) -> UNet-12, both logits at full resolution. The teacher gets its own
-# normalisation (pixels / 255) through PreprocessAwareDistill.
+# teacher by val mIoU) -> UNet-12, both logits at full resolution. The teacher gets its
+# own normalisation (pixels / 255) through PreprocessAwareDistill.
 #   tools/train.py THIS \
-#       --teacher-ckpt work_dirs/benchmark/seg/teacher-unet-c32-i1000/iter_1000.pth
+#       --teacher-ckpt work_dirs/unet-c32_toy-seg/iter_1500.pth
 # Loss weight: MMRazor's published default (protocol v2, rule 3: a baseline row starts
 # from it, the benchmark sweeps x0.25, x1, x4 of it). Before protocol v2: 0.1 (the
 # tools/benchmark/grad_balance.py rule; its note took 3.0 for MMRazor's weight, but

@@ -211,7 +211,7 @@ class SubprocessRunner:
                     p.terminate()
 
 
-def lock_work_dir(work_dir, groups=('all', )):
+def lock_work_dir(work_dir, groups):
     """Hold ``<work_dir>/.lock-<group>`` for each of ``groups`` (the data roots of the
     tasks to run: one benchmark per data at a time, as tasks on the same data share
     its making and their teachers; tasks on different data may run side by side). The

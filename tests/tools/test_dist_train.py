@@ -133,7 +133,8 @@ def test_m6_two_cpu_processes(tmp_path, toy_seg_root):
     feature terms, one checkpoint is written."""
     from conftest import CONFIGS, seg_data_options
     (tmp_path / 'record_steps_hook.py').write_text(HOOK)
-    m6 = osp.join(CONFIGS, 'multi_teacher', 'm6_unet-c32_deeplabv3-r18_unet-c12_toy-seg.py')
+    m6 = osp.join(CONFIGS, 'multi_teacher',
+                  'm6_unet-c32_deeplabv3-r18_unet-c12_toy-seg.py')
     work = str(tmp_path / 'work')
     dist_train(tmp_path, work, 2, seg_data_options(toy_seg_root), base_cfg=m6)
     both_ranks_stepped(tmp_path, {'distill.loss_pixel', 'distill.loss_feature'})

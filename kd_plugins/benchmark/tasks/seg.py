@@ -9,6 +9,8 @@ row (and CWD's teacher), the other's numbers are in the row's extra. They are "g
 different things" when each has a class of the test split on which its IoU is higher
 than the other's by at least the target (check ``teachers_complementary``).
 """
+import dataclasses
+
 from ..spec import (Data, Row, Schedule, Task, Teacher, class_table, classes_learned,
                     last_eval, loader_roots, run_minutes, student_std,
                     teacher_minus_student, teachers_complementary)
@@ -28,7 +30,7 @@ DATA = Data('seg', 'data/bench/toy_seg',
 # >= 0.80), 2 minutes each. The toy schedule's PolyLR starts after a 50-iteration
 # warm-up: smoke runs need more.
 ITERS = Schedule(600, 'iter', decay=1, decay_keys=('end', ), smoke=60)
-TEACHER_ITERS = Schedule(2400, 'iter', decay=1, decay_keys=('end', ), smoke=60)
+TEACHER_ITERS = dataclasses.replace(ITERS, length=4 * ITERS.length)
 TEACHERS = (Teacher('unet-c32', 'configs/segmentors/unet-c32_toy-seg.py', TEACHER_ITERS,
                     select_on_val=True),
             Teacher('deeplabv3-r18-d8', 'configs/segmentors/deeplabv3-r18-d8_toy-seg.py',

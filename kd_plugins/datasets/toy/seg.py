@@ -105,8 +105,8 @@ def _vessel_tree(rng, size, s):
     """One vessel tree: a trunk of 0.7-1.2 image sides, mostly entering from an edge,
     with 0-2 branches of 0.3-0.6 sides off the trunk or an earlier branch; each a
     smooth walk whose width tapers from 2.2-3 (trunk) or 1.2-2 (branch) to about 1 in
-    units of ``s`` (never under :data:`VESSEL_MIN_WIDTH` px). Returns the stroke segments (see
-    :func:`_stroke`) and the number of branches."""
+    units of ``s`` (never under :data:`VESSEL_MIN_WIDTH` px). Returns the stroke
+    segments (see :func:`_stroke`) and the number of branches."""
     step = 1.5 * s
     for _ in range(5):  # a trunk that mostly stays in the image
         if rng.random() < 0.7:  # enter from an edge, heading inwards
