@@ -836,7 +836,7 @@ def test_component_table_names_mmrazor_classes():
     'mmrazor_fbkd/fbkd_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
     'mmrazor_dafl/dafl_wrn-16-2_resnet8_toy-cls.py',
     'mmrazor_cwd/cwd_logits_unet-c32_unet-c12_toy-seg.py',
-    'mmrazor_rkd/rkd_wrn-16-2-512d_resnet8-128d_toy-retrieval.py',
+    'mmrazor_rkd/rkd_wrn-16-2-512d_resnet8x0.5-128d_toy-retrieval.py',
 ])
 def test_derivation_matches_what_building_the_model_uses(rel, load_config, monkeypatch):
     """The static walk finds exactly the MMRazor classes a real model build looks up."""

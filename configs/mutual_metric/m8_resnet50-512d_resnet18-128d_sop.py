@@ -19,7 +19,7 @@
 #   python tools/export_student.py CKPT --config THIS --out DIR --part teacher
 #   mim test mmpretrain DIR/student.py --checkpoint DIR/student.pth
 #   mim test mmpretrain DIR/teacher.py --checkpoint DIR/teacher.pth
-# Loss weights: the toy M8 config's (configs/mutual_metric/m8_wrn-16-2-512d_resnet8-128d_
+# Loss weights: the toy M8 config's (configs/mutual_metric/m8_wrn-16-2-512d_resnet8x0.5-128d_
 # toy-retrieval.py), set by the toy grad-balance rule, not tuned on real data: re-check
 # them on the real data before a long run: `python tools/benchmark/grad_balance.py CFG
 # --teacher-ckpt T --student-ckpt S [--side teacher]` (CFG: this file, T / S: teacher

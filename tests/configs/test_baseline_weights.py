@@ -54,7 +54,7 @@ PUBLISHED = {
     'mmrazor_cwd/cwd_logits_unet-c32_unet-c12_toy-seg.py': (
         {f'{DL}.loss_cwd.loss_weight': 5.0, f'{DL}.loss_cwd.tau': 1},
         [f'{DL}.loss_cwd.loss_weight']),
-    'mmrazor_rkd/rkd_wrn-16-2-512d_resnet8-128d_toy-retrieval.py': (
+    'mmrazor_rkd/rkd_wrn-16-2-512d_resnet8x0.5-128d_toy-retrieval.py': (
         {f'{DL}.loss_rkd_d.loss_weight': 1.0, f'{DL}.loss_rkd_a.loss_weight': 2.0},
         [f'{DL}.loss_rkd_d.loss_weight', f'{DL}.loss_rkd_a.loss_weight']),
     f'mmrazor_dafl/dafl_{CLS}': (

@@ -148,7 +148,7 @@ def test_m8_two_cpu_processes(tmp_path, toy_retrieval_root):
     from conftest import CONFIGS, cls_data_options
     (tmp_path / 'record_steps_hook.py').write_text(HOOK)
     m8 = osp.join(CONFIGS, 'mutual_metric',
-                  'm8_wrn-16-2-512d_resnet8-128d_toy-retrieval.py')
+                  'm8_wrn-16-2-512d_resnet8x0.5-128d_toy-retrieval.py')
     work = str(tmp_path / 'work')
     opts = dict(cls_data_options(toy_retrieval_root, batch_size=8),
                 **{'train_dataloader.sampler.batch_size': 8})

@@ -1,6 +1,7 @@
 """Metric learning: M8 (mutual: the teacher guides, the student's feedback trains the
 teacher too) against MMRazor's one-way relational KD (RKD) on the toy retrieval data
-(class-disjoint train / val / test classes), WRN-16-2 512-d -> resnet8 128-d.
+(class-disjoint train / val / test classes), WRN-16-2 512-d -> resnet8 at half width,
+128-d.
 
     python tools/benchmark/run.py retrieval
 
@@ -12,14 +13,18 @@ from ..spec import (TEACHER, Data, Row, Schedule, Task, Teacher, data_classes, l
                     loader_roots, run_minutes, student_std, teacher_minus_student,
                     teacher_std)
 
-PAIR = 'wrn-16-2-512d_resnet8-128d_toy-retrieval.py'
+PAIR = 'wrn-16-2-512d_resnet8x0.5-128d_toy-retrieval.py'
 KEYS = ('R@2', 'R@4', 'R@8', 'NMI')
 # 32 px images (WRN-16-2's CIFAR size): at 64 px a WRN-16-2 step took 1.1 s on one
 # core, so M8 (both networks train) had ~230 steps in 5 minutes; at 32 px 0.27 s. 40
 # train classes x 30 images at batch 32: 37 steps per epoch, 20 epochs. Measured so (2
 # cores, one run at a time): teacher test R@1 0.840 / 0.818 / 0.820 (std 0.012; at 64 px
 # with 20 classes the v1 teacher moved 13 points between two seeds), 4.5 minutes a run;
-# no-KD student 0.745 / 0.795 / 0.765: the gap (0.06) is NOT the 0.15 asked for.
+# no-KD resnet8 student 0.745 / 0.795 / 0.765: the gap (0.06) is NOT the 0.15 asked for.
+# Student recalibrated on val (seed-0 teacher 0.793): resnet8 0.743 / 0.705; resnet8 at
+# half width 0.647 / 0.585 / 0.640 / 0.682 (gap 0.155, std 0.04) after 20 epochs, 0.698 /
+# 0.688 after 40 (gap 0.10): the half-width student at 20 epochs is the student now (the
+# student std check may not be met; a longer schedule closes the gap).
 DATA = Data('retrieval', 'data/bench/toy_retrieval', sizes={'--imgs-per-class': 30},
             fixed={'--train-classes': 40, '--val-classes': 20, '--test-classes': 20,
                    '--img-size': 32})
@@ -51,7 +56,7 @@ TASK = Task(
                       EPOCHS, report_seeds=True), ),
     schedule=EPOCHS,
     rows=(
-        Row('student', 'configs/metric_embedders/resnet8-128d_toy-retrieval.py'),
+        Row('student', 'configs/metric_embedders/resnet8x0.5-128d_toy-retrieval.py'),
         Row('mmrazor:rkd', f'configs/mmrazor_rkd/rkd_{PAIR}', TEACHER),
         Row('M8', f'configs/mutual_metric/m8_{PAIR}', TEACHER, readme='configs/mutual_metric'),
         Row('M8-teacher', derived_from='M8'),

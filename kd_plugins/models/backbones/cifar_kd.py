@@ -130,7 +130,7 @@ class _CifarBackbone(BaseModule):
 @MODELS.register_module()
 class CifarKDResNet(_CifarBackbone):
     """ResNet of the CIFAR KD benchmarks (``resnet8`` ... ``resnet110``, ``resnet8x4``,
-    ``resnet32x4``).
+    ``resnet32x4``) and ``resnet8x0.5`` (resnet8 at half width: 8 / 16 / 32 channels).
 
     Args:
         arch (str): one of :attr:`arch_settings`.
@@ -141,6 +141,7 @@ class CifarKDResNet(_CifarBackbone):
     """
     arch_settings = {
         **{f'resnet{d}': (d, (16, 16, 32, 64)) for d in (8, 14, 20, 32, 44, 56, 110)},
+        'resnet8x0.5': (8, (8, 8, 16, 32)),
         'resnet8x4': (8, (32, 64, 128, 256)),
         'resnet32x4': (32, (32, 64, 128, 256)),
     }

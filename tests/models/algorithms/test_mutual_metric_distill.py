@@ -21,7 +21,7 @@ from kd_plugins.models.utils.config_checks import DistillConfigError
 
 pytestmark = pytest.mark.usefixtures('mmrazor_scope')
 
-PAIR = 'wrn-16-2-512d_resnet8-128d_toy-retrieval.py'
+PAIR = 'wrn-16-2-512d_resnet8x0.5-128d_toy-retrieval.py'
 M8_CFG = osp.join(CONFIGS, 'mutual_metric', f'm8_{PAIR}')
 RKD_CFG = osp.join(CONFIGS, 'mmrazor_rkd', f'rkd_{PAIR}')
 LABELS = [0, 0, 1, 1, 2, 2, 3, 3]

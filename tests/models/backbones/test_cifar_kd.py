@@ -123,3 +123,18 @@ test_cfg = dict()
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     assert 'accuracy/top1' in out and osp.isfile(osp.join(work, 'iter_3.pth'))
+
+
+def test_half_width_resnet8_halves_every_stage():
+    """``resnet8x0.5`` (the toy retrieval student): resnet8 with half the channels at every
+    stage (8 / 16 / 32 out), so about a quarter of its convolution weights."""
+    import torch
+    from kd_plugins.models.backbones.cifar_kd import CifarKDResNet
+    full, half = CifarKDResNet('resnet8', out_indices=(0, 1, 2)), \
+        CifarKDResNet('resnet8x0.5', out_indices=(0, 1, 2))
+    x = torch.rand(2, 3, 32, 32)
+    assert [o.shape[1] for o in full(x)] == [16, 32, 64]
+    assert [o.shape[1] for o in half(x)] == [8, 16, 32]
+    assert [o.shape[2:] for o in half(x)] == [o.shape[2:] for o in full(x)]
+    n_full, n_half = (sum(p.numel() for p in m.parameters()) for m in (full, half))
+    assert 0.2 < n_half / n_full < 0.3
