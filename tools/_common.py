@@ -82,6 +82,30 @@ def read_config(path, cfg_options=None, teacher_ckpt=None, work_dir=None,
     return cfg
 
 
+AMP_DTYPES = ('float16', 'bfloat16')
+
+
+def use_amp(cfg, dtype='float16'):
+    """Train ``cfg`` with automatic mixed precision (CUDA): its optimizer wrapper, or each
+    wrapper of a per-module dict (``constructor`` + one entry per module, as the
+    data-free algorithms' student + generators), becomes an ``AmpOptimWrapper`` casting
+    to ``dtype``; float16 with a dynamic loss scale. Teachers run under the same autocast
+    and keep their float32 weights."""
+    if dtype not in AMP_DTYPES:
+        raise SystemExit(f'error: AMP dtype must be one of {AMP_DTYPES}, got {dtype!r}')
+    ow = cfg.optim_wrapper
+    per_module = 'constructor' in ow and 'optimizer' not in ow
+    wrappers = [v for v in ow.values() if isinstance(v, dict) and 'optimizer' in v] \
+        if per_module else [ow]
+    if not wrappers:
+        raise SystemExit('error: --amp: optim_wrapper holds no optimizer to wrap')
+    for w in wrappers:
+        w['type'] = 'AmpOptimWrapper'
+        w['dtype'] = dtype
+        w['loss_scale'] = 'dynamic'
+    return cfg
+
+
 def build_runner(cfg):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner

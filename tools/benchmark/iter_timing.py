@@ -151,6 +151,46 @@ def inference(teachers):
     return step
 
 
+def interleave(steps, batch_of, rounds, warmup, optional=()):
+    """Run every step of ``steps`` (name -> callable(batch)) once per round, in turn,
+    ``rounds`` times, so slow phases of the machine hit every step alike.
+
+    Returns ``(times, peaks, failed)``: the seconds of each step in the rounds after
+    ``warmup``; on CUDA the most GPU memory (bytes) a step allocated above what was
+    allocated before it (None on CPU); and ``repr`` of the exception of each step named
+    in ``optional`` that raised (it is not run again; any other step's error is raised).
+    ``batch_of(name, round)`` gives a step's batch."""
+    hub = MessageHub.get_current_instance()
+    cuda = torch.cuda.is_available()
+    times = {name: [] for name in steps}
+    peaks = {name: 0 if cuda else None for name in steps}
+    failed = {}
+    for i in range(rounds):
+        hub.update_info('iter', FAR + i)
+        for name, step in steps.items():
+            if name in failed:
+                continue
+            batch = batch_of(name, i)
+            sync()
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+                base = torch.cuda.memory_allocated()
+            t0 = time.perf_counter()
+            try:
+                step(batch)
+            except Exception as e:  # noqa: BLE001 - e.g. a teacher that cannot take it
+                if name not in optional:
+                    raise
+                failed[name] = repr(e)
+                continue
+            sync()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t0)
+                if cuda:
+                    peaks[name] = max(peaks[name], torch.cuda.max_memory_allocated() - base)
+    return times, peaks, failed
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--student', required=True, help='no-KD student config')
@@ -163,7 +203,6 @@ def main(argv=None):
         if not sep or not osp.isfile(path):
             parser.error(f'--method {spec!r}: expected NAME=CONFIG with an existing file')
         methods.append((name, path))
-    hub = MessageHub.get_current_instance()
     tmp = tempfile.mkdtemp(prefix='kd_timing_')
     n = args.iters + args.warmup
     runner, student_ow, s_cfg = build(args.student, osp.join(tmp, 'student'), None,
@@ -180,28 +219,12 @@ def main(argv=None):
     steps = {name: (lambda b, m=m, ow=ow: m.train_step(b, ow))
              for name, (m, ow) in models.items()}
     infer = {name: inference(teachers_of(models[name][0])) for name, _ in methods}
-    times = {name: [] for name in list(steps) + [f'{n_}:teachers' for n_ in infer]}
-    failed = {}
-    for i in range(n):
-        hub.update_info('iter', FAR + i)
-        # teachers first: the last thing each method's teachers ran is its own step
-        for name, step in [(f'{k}:teachers', v) for k, v in infer.items()] + \
-                list(steps.items()):
-            if name in failed:
-                continue
-            batch = (student_batches if name.endswith(':teachers') else batches[name])[i]
-            sync()
-            t0 = time.perf_counter()
-            try:
-                step(batch)
-            except Exception as e:  # noqa: BLE001 - a teacher that cannot take the batch
-                if not name.endswith(':teachers'):
-                    raise
-                failed[name] = repr(e)
-                continue
-            sync()
-            if i >= args.warmup:
-                times[name].append(time.perf_counter() - t0)
+    # teachers first: the last thing each method's teachers ran is its own step
+    rounds = {**{f'{k}:teachers': v for k, v in infer.items()}, **steps}
+    times, _, failed = interleave(
+        rounds, lambda name, i: (student_batches if name.endswith(':teachers')
+                                 else batches[name])[i],
+        n, args.warmup, optional=[k for k in rounds if k.endswith(':teachers')])
     med = {name: statistics.median(v) for name, v in times.items() if v}
     student = med['student']
     floor = {name: student + med[f'{name}:teachers'] for name, _ in methods
