@@ -54,3 +54,67 @@ def test_gpu_check_dry_run(tmp_path, validate_bench):
     assert [r['name'] for r in doc['rows']] == ['student', 'mmrazor:cwd', 'M5']
     assert all(r['mean'] > 0 for r in doc['rows'])
     assert validate_bench.check(str(cost)) == []
+
+
+def load_cost_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'gpu_cost', os.path.join(ROOT, 'tools', 'gpu', 'cost.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def pad_sizes(node, key=None):
+    """Every ``size`` of a ``data_preprocessor`` in a model config."""
+    found = []
+    if isinstance(node, dict):
+        if key == 'data_preprocessor' and node.get('size') is not None:
+            found.append(node['size'])
+        for k, v in node.items():
+            found += pad_sizes(v, k)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            found += pad_sizes(v)
+    return found
+
+
+@pytest.mark.parametrize('pair', ['yolov3-d53-mbv2', 'faster-rcnn-r101-r50',
+                                  'deeplabv3-r101-r18', 'resnet32x4-resnet8x4'])
+def test_cost_pairs_batches_and_configs(pair):
+    """What the GPU run of tools/gpu/cost.py takes without building the big models here:
+    every config of the pair exists and loses its checkpoints and pretrained weights (no
+    download), mmseg's fixed pad size follows the input, and the synthetic batch has the
+    pair's real size and batch (labeled + unlabeled halves for M3)."""
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    try:
+        from _common import read_config
+        cost = load_cost_tool()
+    finally:
+        sys.path.pop(0)
+    p = cost.PAIRS[pair]
+    for path in [p.student, *p.methods.values()]:
+        cfg = cost.prepare(read_config(os.path.join(ROOT, path)), (40, 72))
+        text = cfg.pretty_text
+        assert 'Pretrained' not in text and 'torchvision://' not in text, path
+        assert cfg.get('teacher_ckpt') is None and cfg.model.get('teacher_ckpt') is None
+        if p.kind == 'seg':
+            sizes = pad_sizes(cfg.model.to_dict())
+            assert sizes and all(tuple(v) == (40, 72) for v in sizes), (path, sizes)
+    batch = cost.synthetic_batch(p, p.size, p.batch)
+    assert len(batch['inputs']) == p.batch == len(batch['data_samples'])
+    assert tuple(batch['inputs'][0].shape) == (3, *p.size)
+    sample = batch['data_samples'][0]
+    if p.kind == 'det':
+        boxes = sample.gt_instances.bboxes
+        assert len(boxes) and (boxes[:, 2:] > boxes[:, :2]).all()
+        assert (boxes[:, 2] <= p.size[1]).all() and (boxes[:, 3] <= p.size[0]).all()
+        assert (sample.gt_instances.labels < p.classes).all()
+    elif p.kind == 'seg':
+        assert tuple(sample.gt_sem_seg.data.shape) == (1, *p.size)
+        assert int(sample.gt_sem_seg.data.max()) < p.classes
+    for row in p.semi:
+        semi = cost.synthetic_batch(p, p.size, p.batch, semi=True)
+        assert set(semi['inputs']) == {'sup', 'unsup'}
+        assert len(semi['inputs']['sup']) + len(semi['inputs']['unsup']) == p.batch
+        assert all(len(s.gt_instances) == 0 for s in semi['data_samples']['unsup'])
