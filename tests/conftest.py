@@ -29,12 +29,8 @@ def toy_det_root(tmp_path_factory):
 
 def det_data_options(root, batch_size=4):
     """--cfg-options that point a toy detection config at ``root`` (no workers)."""
-    from kd_plugins.datasets.toy import loader_options
-    opts = loader_options(root, batch_size)
-    root = root.rstrip('/') + '/'
-    for split in ('val', 'test'):
-        opts[f'{split}_evaluator.ann_file'] = root + f'annotations/{split}.json'
-    return opts
+    from kd_plugins.datasets.toy import det_loader_options
+    return det_loader_options(root, batch_size)
 
 
 @pytest.fixture

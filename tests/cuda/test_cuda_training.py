@@ -21,7 +21,13 @@ import torch
 from mmengine.hooks import Hook
 
 from conftest import (CONFIGS, CWD_CFG, ROOT, cls_data_options, cuda_runnable,
-                      det_data_options)
+                      det_data_options, load_benchmark_tool)
+
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+import train  # noqa: E402  (tools/train.py: the command line's configure)
+from _common import build_runner, read_config  # noqa: E402
+
+ITER_TIMING = load_benchmark_tool('iter_timing')
 
 pytestmark = [pytest.mark.cuda, pytest.mark.slow]
 
@@ -47,15 +53,6 @@ def train_device():
     if not cuda_runnable():
         pytest.skip('no CUDA device (tools/gpu/check.sh --cpu runs these on the CPU)')
     return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
-def tools_train():
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    try:
-        import train
-    finally:
-        sys.path.pop(0)
-    return train
 
 
 def semi_options(tmp_path, det_root):
@@ -119,8 +116,6 @@ class RecordLosses(Hook):
 
 
 def build(name, options, work_dir, amp_dtype):
-    from _common import build_runner, read_config
-    train = tools_train()
     rel, _ = ALGORITHMS[name]
     cfg = read_config(osp.join(CONFIGS, rel), options, None, str(work_dir))
     cfg.default_hooks.logger.interval = 1
@@ -133,16 +128,14 @@ def build(name, options, work_dir, amp_dtype):
 
 
 def teacher_modules(model):
-    from iter_timing import teachers_of
-    return teachers_of(model)
+    return ITER_TIMING.teachers_of(model)
 
 
 def student_module(model):
-    model = getattr(model, 'module', model)
-    for attr in ('architecture', 'student'):
-        if isinstance(getattr(model, attr, None), torch.nn.Module):
-            return getattr(model, attr)
-    raise AssertionError(f'{type(model).__name__}: no student (architecture) module')
+    """The student of an MMRazor algorithm (``architecture``)."""
+    student = getattr(getattr(model, 'module', model), 'architecture', None)
+    assert isinstance(student, torch.nn.Module), f'{type(model).__name__}: no architecture'
+    return student
 
 
 @pytest.mark.parametrize('amp', [None, 'bfloat16'], ids=['fp32', 'amp-bf16'])
@@ -151,17 +144,12 @@ def test_algorithm_trains_on_the_device(name, amp, data_options, tmp_path):
     device = train_device()
     if amp and device != 'cuda':
         pytest.skip('AMP needs CUDA (MMEngine AmpOptimWrapper)')
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'benchmark'))
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    try:
-        runner, hook = build(name, data_options(ALGORITHMS[name][1]), tmp_path / 'w', amp)
-        model = runner.model
-        student = student_module(model)
-        teachers = teacher_modules(model)
-        assert teachers, f'{name}: no teacher found'
-        runner.train()
-    finally:
-        del sys.path[:2]
+    runner, hook = build(name, data_options(ALGORITHMS[name][1]), tmp_path / 'w', amp)
+    model = runner.model
+    student = student_module(model)
+    teachers = teacher_modules(model)
+    assert teachers, f'{name}: no teacher found'
+    runner.train()
     assert len(hook.steps) == ITERS, hook.steps
     for i, losses in enumerate(hook.steps):
         assert losses, f'{name}: iteration {i} logged no loss'

@@ -47,6 +47,12 @@ FAR = 10**6  # "iteration" the algorithms see: every warm-up is over
 def build(cfg_path, work_dir, teacher_ckpt, options):
     """(runner, optim wrapper, config) of one training config, in training mode."""
     cfg = read_config(cfg_path, options, teacher_ckpt, work_dir)
+    return (*runner_for(cfg), cfg)
+
+
+def runner_for(cfg):
+    """(runner, optim wrapper) of a read config, in training mode, quiet (no logging
+    interval reached, no visualizer backends)."""
     if cfg.get('default_hooks', {}).get('logger') is not None:
         cfg.default_hooks.logger.interval = FAR
     cfg.log_level = 'WARNING'
@@ -54,7 +60,7 @@ def build(cfg_path, work_dir, teacher_ckpt, options):
     runner = Runner.from_cfg(cfg)
     optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     runner.model.train()
-    return runner, optim_wrapper, cfg
+    return runner, optim_wrapper
 
 
 def teachers_of(model):
@@ -191,6 +197,28 @@ def interleave(steps, batch_of, rounds, warmup, optional=()):
     return times, peaks, failed
 
 
+def time_models(models, batch_of, rounds, warmup):
+    """Interleaved timing of ``models`` (name -> (model, optim wrapper), one of them
+    ``'student'``): per round, the teachers of every other model do one inference
+    (``'<name>:teachers'``; teachers first, so the last thing each model's teachers ran
+    is its own step; a failure there is recorded, not raised), then every model one
+    ``train_step``. ``batch_of(name, round)`` gives each step's batch.
+
+    Returns ``(med, floor, peaks, failed)``: the median seconds of every step after
+    ``warmup``, each distilling model's floor (student step + its teachers' inference),
+    and :func:`interleave`'s peaks and failures."""
+    steps = {name: (lambda b, m=m, ow=ow: m.train_step(b, ow))
+             for name, (m, ow) in models.items()}
+    infer = {f'{name}:teachers': inference(teachers_of(m))
+             for name, (m, _) in models.items() if name != 'student'}
+    times, peaks, failed = interleave({**infer, **steps}, batch_of, rounds, warmup,
+                                      optional=list(infer))
+    med = {name: statistics.median(v) for name, v in times.items() if v}
+    floor = {name[:-len(':teachers')]: med['student'] + v for name, v in med.items()
+             if name.endswith(':teachers')}
+    return med, floor, peaks, failed
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--student', required=True, help='no-KD student config')
@@ -216,19 +244,10 @@ def main(argv=None):
         own[name] = cfg.train_dataloader.to_dict() != s_cfg.train_dataloader.to_dict()
         batches[name] = take(cfg, n) if own[name] else student_batches
     batches['student'] = student_batches
-    steps = {name: (lambda b, m=m, ow=ow: m.train_step(b, ow))
-             for name, (m, ow) in models.items()}
-    infer = {name: inference(teachers_of(models[name][0])) for name, _ in methods}
-    # teachers first: the last thing each method's teachers ran is its own step
-    rounds = {**{f'{k}:teachers': v for k, v in infer.items()}, **steps}
-    times, _, failed = interleave(
-        rounds, lambda name, i: (student_batches if name.endswith(':teachers')
-                                 else batches[name])[i],
-        n, args.warmup, optional=[k for k in rounds if k.endswith(':teachers')])
-    med = {name: statistics.median(v) for name, v in times.items() if v}
+    med, floor, _, failed = time_models(
+        models, lambda name, i: (student_batches if name.endswith(':teachers')
+                                 else batches[name])[i], n, args.warmup)
     student = med['student']
-    floor = {name: student + med[f'{name}:teachers'] for name, _ in methods
-             if f'{name}:teachers' in med}
     return report(dict(
         iters=args.iters, warmup=args.warmup,
         seconds_per_iter={k: v for k, v in med.items() if not k.endswith(':teachers')},

@@ -31,7 +31,6 @@ import datetime
 import json
 import os
 import os.path as osp
-import statistics
 import sys
 import tempfile
 import traceback
@@ -193,18 +192,11 @@ def prepare(cfg, size):
 
 
 def build(path, work_dir, amp_dtype, size):
-    from mmengine.runner import Runner
     from _common import read_config
     cfg = prepare(read_config(osp.join(ROOT, path), None, None, work_dir), size)
     if amp_dtype:
         use_amp(cfg, amp_dtype)
-    cfg.log_level = 'WARNING'
-    cfg.visualizer = dict(type='Visualizer', vis_backends=[])
-    if cfg.get('default_hooks', {}).get('logger') is not None:
-        cfg.default_hooks.logger.interval = iter_timing.FAR
-    runner = Runner.from_cfg(cfg)
-    ow = runner.build_optim_wrapper(cfg.optim_wrapper)
-    runner.model.train()
+    runner, ow = iter_timing.runner_for(cfg)
     return runner.model, ow
 
 
@@ -229,15 +221,8 @@ def measure(name, pair, args, tmp):
     for row, path in pair.methods.items():
         models[row] = build(path, osp.join(tmp, row.replace(':', '_')), args.amp_dtype,
                             size)
-    steps = {row: (lambda b, m=m, ow=ow: m.train_step(b, ow))
-             for row, (m, ow) in models.items()}
-    infer = {f'{row}:teachers': iter_timing.inference(iter_timing.teachers_of(m))
-             for row, (m, _) in models.items() if row != 'student'}
-    times, peaks, failed = iter_timing.interleave(
-        {**infer, **steps},
-        lambda row, i: semi if row in pair.semi else plain, rounds, args.warmup,
-        optional=list(infer))
-    med = {row: statistics.median(v) for row, v in times.items() if v}
+    med, floor, peaks, failed = iter_timing.time_models(
+        models, lambda row, i: semi if row in pair.semi else plain, rounds, args.warmup)
     rows = []
     for row, (m, ow) in models.items():
         extra = {}
@@ -246,9 +231,8 @@ def measure(name, pair, args, tmp):
         r = dict(name=row, per_seed=[med[row]], mean=med[row], std=0.0, extra=extra)
         if row != 'student':
             r['time_per_iter_ratio'] = med[row] / med['student']
-            if f'{row}:teachers' in med:
-                floor = med['student'] + med[f'{row}:teachers']
-                r['overhead_vs_floor'] = med[row] / floor
+            if row in floor:
+                r['overhead_vs_floor'] = med[row] / floor[row]
                 extra['teacher_inference_s'] = med[f'{row}:teachers']
             else:
                 extra['floor_error'] = failed.get(f'{row}:teachers')

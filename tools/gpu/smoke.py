@@ -48,12 +48,10 @@ def run(cmd, timeout=600):
 
 def det_data(work):
     """A small toy detection set and the --cfg-options pointing a toy config at it."""
-    from kd_plugins.datasets.toy import loader_options, make_det
+    from kd_plugins.datasets.toy import det_loader_options, make_det
     root = osp.join(work, 'toy_det')
     make_det(root, num_train=16, num_val=8, num_test=8, img_size=160, seed=0)
-    opts = loader_options(root, 4)
-    for split in ('val', 'test'):
-        opts[f'{split}_evaluator.ann_file'] = osp.join(root, 'annotations', f'{split}.json')
+    opts = det_loader_options(root, 4)
     return ['--cfg-options'] + [f'{k}={v}' for k, v in opts.items()]
 
 

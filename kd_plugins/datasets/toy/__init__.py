@@ -20,7 +20,7 @@ without torch / mmengine.
 """
 from .cls import CLS_CLASSES, make_cls
 from .common import FORMAT_VERSION, loader_options
-from .det import DET_CLASSES, DET_MIN_VISIBLE_FRACTION, make_det
+from .det import DET_CLASSES, DET_MIN_VISIBLE_FRACTION, det_loader_options, make_det
 from .retrieval import (RETRIEVAL_COLORS, RETRIEVAL_MAX_CLASSES, RETRIEVAL_NUM_CLASSES,
                         RETRIEVAL_PATTERNS, RETRIEVAL_SHAPES, make_retrieval,
                         retrieval_classes)
@@ -28,7 +28,7 @@ from .seg import SEG_CLASSES, SEG_PALETTE, make_seg
 from .semi import semi_split_names, split_det_semi
 
 __all__ = [
-    'loader_options',
+    'loader_options', 'det_loader_options',
     'FORMAT_VERSION', 'DET_CLASSES', 'SEG_CLASSES', 'SEG_PALETTE',
     'CLS_CLASSES', 'RETRIEVAL_SHAPES', 'RETRIEVAL_PATTERNS', 'RETRIEVAL_COLORS',
     'RETRIEVAL_NUM_CLASSES', 'RETRIEVAL_MAX_CLASSES', 'DET_MIN_VISIBLE_FRACTION',

@@ -29,9 +29,10 @@ from PIL import Image, ImageDraw
 
 from .common import (FORMAT_VERSION, SPLITS, _check_int, _contrasting_color,
                      _dump_json, _finish, _generate, _gradient_bg, _image_rng,
-                     _lowfreq, _place, _poly, _render_shape, _rot, _save_png)
+                     _lowfreq, _place, _poly, _render_shape, _rot, _save_png,
+                     loader_options)
 
-__all__ = ['DET_CLASSES', 'DET_MIN_VISIBLE_FRACTION', 'make_det']
+__all__ = ['DET_CLASSES', 'DET_MIN_VISIBLE_FRACTION', 'make_det', 'det_loader_options']
 
 DET_CLASSES = ('circle', 'square', 'triangle', 'cross', 'ring')
 DET_MIN_VISIBLE_FRACTION = 0.3
@@ -241,3 +242,13 @@ def make_det(out_dir, num_train=800, num_val=200, num_test=200, img_size=160,
         res[f'{split}_ann_file'] = os.path.join(res['out_dir'],
                                                 'annotations', f'{split}.json')
     return res
+
+
+def det_loader_options(data_root, batch_size=None):
+    """:func:`~.common.loader_options` of a toy detection set plus its COCO evaluators'
+    annotation files (``val`` / ``test``), which are not under the loaders' data root."""
+    opts = loader_options(data_root, batch_size)
+    root = data_root.rstrip('/') + '/'
+    for split in ('val', 'test'):
+        opts[f'{split}_evaluator.ann_file'] = root + f'annotations/{split}.json'
+    return opts
