@@ -31,6 +31,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 from torch import nn
 
+from ..losses.detection_heads import check_detector_heads
 from ..utils.build import build_codebase_model
 from ..utils.config_checks import (DistillConfigError, check_bool,
                                    check_distill_losses, check_feature_channels,
@@ -218,6 +219,10 @@ class PreprocessAwareDistill(SingleTeacherDistill):
         check_feature_channels(
             self.distiller, self.student, self.teacher,
             distiller.get('loss_forward_mappings'), recorder_cfgs)
+        # a head-output loss must read a head both detectors have (M1, M2, M3)
+        check_detector_heads(self.distiller.distill_losses,
+                             dict(student=self.student, teacher=self.teacher),
+                             DistillConfigError)
         self.teacher_forward_mode = teacher_forward_mode
 
         s_pp = self.data_preprocessor

@@ -9,8 +9,9 @@ from .confidence_guided import (ConfidenceMaskedFeatureLoss, ConfidenceSoftLabel
                                 confident_regression_loss, soft_label_loss)
 from .data_free import (BNStatisticsLoss, ClassBalanceEntropyLoss,
                         HardSampleAdversarialLoss, LogitsDistillLoss, TeacherOneHotLoss)
-from .detection_heads import (SUPPORTED_HEAD_TYPES, check_head_type, confidence_map,
-                              split_yolov3)
+from .detection_heads import (SUPPORTED_HEAD_TYPES, box_error, box_values,
+                              check_detector_heads, check_head_type, confidence_map,
+                              detector_head_layouts, split_yolov3)
 from .hybrid_attention import (HybridAttentionLoss, channel_attention_vector,
                                hybrid_attention_loss, spatial_attention_map)
 from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
@@ -28,7 +29,8 @@ __all__ = [
     'ConfidentRegressionLoss', 'binary_kl', 'BNStatisticsLoss', 'ClassBalanceEntropyLoss',
     'HardSampleAdversarialLoss', 'LogitsDistillLoss', 'TeacherOneHotLoss', 'boxes_to_mask',
     'confidence_masked_feature_loss', 'confident_regression_loss', 'soft_label_loss',
-    'SUPPORTED_HEAD_TYPES', 'check_head_type', 'confidence_map', 'split_yolov3',
+    'SUPPORTED_HEAD_TYPES', 'box_error', 'box_values', 'check_detector_heads',
+    'check_head_type', 'confidence_map', 'detector_head_layouts', 'split_yolov3',
     'HybridAttentionLoss', 'channel_attention_vector', 'hybrid_attention_loss',
     'spatial_attention_map', 'BoundaryAwareMultiTeacherKDLoss', 'boundary_pixel_weights',
     'multi_teacher_pixel_kd', 'teacher_quality', 'teacher_weights', 'InfoMapDistillLoss',

@@ -24,6 +24,8 @@ Config::
     loss_soft0=dict(type='AdaptiveSoftLabelLoss', head_type='YOLOV3Head',
                     temperature=2.0, beta=1.5, gamma=1.0, loss_weight=1.0)
 """
+from typing import Optional
+
 import torch
 from mmrazor.registry import MODELS
 
@@ -43,17 +45,18 @@ class AdaptiveSoftLabelLoss(ConfidenceSoftLabelLoss):
     """Soft labels weighted per location by teacher and student difficulty (M3).
 
     Args:
-        head_type (str): ``'YOLOV3Head'``, ``'RPNHead'`` or ``'BBoxHead'`` (aliases
-            such as ``Shared2FCBBoxHead``); see :mod:`.detection_heads`.
+        head_type (str): any of :class:`ConfidenceSoftLabelLoss`'s (YOLOv3, RPN, RoI
+            ``BBoxHead``, RetinaNet, GFL, RTMDet, YOLOX); see :mod:`.detection_heads`.
         temperature (float): > 0, as in :class:`ConfidenceSoftLabelLoss`.
         beta (float): >= 0, weight of the teacher's entropy in the hardness.
         gamma (float): >= 0, focusing exponent (0: every term weighs 1, i.e. M2).
         loss_weight (float): weight of the loss.
-        num_anchors (int): anchors per location (YOLOv3: 3).
+        num_anchors (int, optional): anchors per location (None: the head's default).
     """
 
     def __init__(self, head_type: str, temperature: float = 1.0, beta: float = 1.5,
-                 gamma: float = 1.0, loss_weight: float = 1.0, num_anchors: int = 3):
+                 gamma: float = 1.0, loss_weight: float = 1.0,
+                 num_anchors: Optional[int] = None):
         super().__init__(head_type, temperature, loss_weight, num_anchors)
         self.beta = check_number(beta, 'beta')
         self.gamma = check_number(gamma, 'gamma')

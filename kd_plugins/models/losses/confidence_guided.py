@@ -10,13 +10,18 @@ Soft labels, temperature ``T`` (binary KL for sigmoid outputs, KL for softmax on
     YOLOv3:  L_soft = T^2/N * [ sum_a KLb(obj_T/T || obj_S/T)
                               + sum_{a,c} sigmoid(obj_T) KLb(cls_T/T || cls_S/T) ]
     RPN:     L_soft = T^2/N * sum_a KLb(obj_T/T || obj_S/T)
+    dense (RetinaNet, GFL, RTMDet, YOLOX class maps; YOLOX's objectness map too):
+             L_soft = T^2/N * sum_{a,c} KLb(cls_T/T || cls_S/T)
     RoI:     L_soft = T^2/R * sum_r KL(softmax(s_T/T) || softmax(s_S/T))
 
     with KLb(u || v) = t log(t/s) + (1-t) log((1-t)/(1-s)), t = sigmoid(u), s = sigmoid(v)
 
 Confident box regression (teacher boxes as targets where the teacher is sure):
 
-    w = c * [c >= conf_thr];   L_reg = sum w ||b_S - b_T||^2 / max(sum w, 1)
+    w = c * [c >= conf_thr];   L_reg = sum w e(b_S, b_T) / max(sum w, 1)
+
+    e = ||b_S - b_T||^2 of the head's box values; for GFL the KL of the teacher's
+    side distributions from the student's (:func:`.detection_heads.box_error`)
 
 Confidence-masked features: locations where the teacher is confident (max over anchors
 of ``c`` resized to the feature grid, ``>= conf_thr``) form the foreground ``M``,
@@ -53,8 +58,8 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 from .attention_imitation import check_temperature
-from .detection_heads import (check_head_type, confidence_map, split_rpn_reg,
-                              split_yolov3, yolov3_box_values)
+from .detection_heads import (SIGMOID_DENSE, box_error, box_values, check_head_type,
+                              check_num_anchors, confidence_map, split_yolov3)
 from .feature_norm import check_same_shape, standardize
 
 
@@ -95,7 +100,7 @@ def soft_label_loss(layout: str, preds_S: torch.Tensor, preds_T: torch.Tensor,
         obj_term = bin_terms(obj_s, obj_t).sum()
         cls_term = (obj_t.sigmoid().unsqueeze(2) * bin_terms(cls_s, cls_t)).sum()
         return t * t * (obj_term + cls_term) / preds_S.size(0)
-    if layout == 'RPNHead':
+    if layout == 'RPNHead' or layout in SIGMOID_DENSE:
         return t * t * bin_terms(preds_S, preds_T).sum() / preds_S.size(0)
     if preds_S.numel() == 0:
         return preds_S.sum() * 0.0
@@ -105,15 +110,6 @@ def soft_label_loss(layout: str, preds_S: torch.Tensor, preds_T: torch.Tensor,
     if weigh is not None:
         kl = kl * weigh(kl, -(log_q.exp() * log_q).sum(dim=1))
     return t * t * kl.sum() / preds_S.size(0)
-
-
-def box_values(layout: str, out: torch.Tensor, num_anchors: int = 3) -> torch.Tensor:
-    """Box parameters per anchor / RoI, anchors and coordinates on dims 1 and 2."""
-    if layout == 'YOLOV3Head':
-        return yolov3_box_values(split_yolov3(out, num_anchors)[0])
-    if layout == 'RPNHead':
-        return split_rpn_reg(out)
-    return out.reshape(out.size(0), 1, -1)  # (R, 1, 4 or 4C)
 
 
 def confident_regression_loss(layout: str, preds_S: torch.Tensor,
@@ -129,7 +125,7 @@ def confident_regression_loss(layout: str, preds_S: torch.Tensor,
     if layout == 'BBoxHead':
         conf = conf.reshape(-1, 1)
     w = conf * (conf >= conf_thr).to(conf.dtype)
-    err = (b_s - b_t).pow(2).sum(dim=2)  # (N, A, H, W) or (R, 1)
+    err = box_error(layout, b_s, b_t)  # (N, A, H, W) or (R, 1)
     return (w * err).sum() / w.sum().clamp(min=1.0)
 
 
@@ -176,12 +172,12 @@ def confidence_masked_feature_loss(preds_S: torch.Tensor, preds_T: torch.Tensor,
 class _HeadLoss(nn.Module):
     """Common arguments: which head layout, how many anchors per location."""
 
-    def __init__(self, head_type: str, loss_weight: float, num_anchors: int):
+    def __init__(self, head_type: str, loss_weight: float, num_anchors: Optional[int]):
         super().__init__()
         self.layout = check_head_type(head_type)
         self.head_type = head_type
         self.loss_weight = loss_weight
-        self.num_anchors = int(num_anchors)
+        self.num_anchors = check_num_anchors(self.layout, num_anchors)
 
 
 def _check_thr(conf_thr):
@@ -195,16 +191,19 @@ class ConfidenceSoftLabelLoss(_HeadLoss):
     """Temperature-scaled soft labels from the teacher's head outputs (M2).
 
     Args:
-        head_type (str): ``'YOLOV3Head'``, ``'RPNHead'`` or ``'BBoxHead'`` (aliases:
-            ``Shared2FCBBoxHead`` ...); see :mod:`.detection_heads`.
+        head_type (str): the mmdet head that emits the outputs: ``'YOLOV3Head'``,
+            ``'RPNHead'``, ``'BBoxHead'`` (aliases: ``Shared2FCBBoxHead`` ...),
+            ``'RetinaHead'``, ``'GFLHead'``, ``'RTMDetHead'`` (``RTMDetSepBNHead``) or
+            ``'YOLOXHead'``; see :mod:`.detection_heads`.
         temperature (float): > 0; soft targets are ``sigmoid(z_T / T)`` /
             ``softmax(z_T / T)``, the loss is scaled by ``T^2``.
         loss_weight (float): weight of the loss.
-        num_anchors (int): anchors per location (YOLOv3: 3).
+        num_anchors (int, optional): anchors per location; None: the head's mmdet
+            default (YOLOv3 3, RetinaNet 9, GFL / RTMDet / YOLOX 1).
     """
 
     def __init__(self, head_type: str, temperature: float = 1.0,
-                 loss_weight: float = 1.0, num_anchors: int = 3):
+                 loss_weight: float = 1.0, num_anchors: Optional[int] = None):
         super().__init__(head_type, loss_weight, num_anchors)
         check_temperature(temperature)
         self.temperature = float(temperature)
@@ -219,30 +218,33 @@ class ConfidentRegressionLoss(_HeadLoss):
     """Box-regression outputs distilled where the teacher is confident (M1, M2).
 
     ``preds_S`` / ``preds_T`` are the box outputs (the whole YOLOv3 level map, RPN
-    ``rpn_reg``, RoI ``bbox_pred``); ``conf_T`` is the teacher output the confidence is
-    read from (YOLOv3: not needed, the map holds it; RPN: ``rpn_cls``; RoI:
-    ``cls_score``).
+    ``rpn_reg``, RoI ``bbox_pred``, a dense head's box map); ``conf_T`` is the teacher
+    output the confidence is read from (YOLOv3: not needed, the map holds it; RPN:
+    ``rpn_cls``; RoI: ``cls_score``; dense heads: the class map), ``obj_T`` the
+    teacher's objectness map where the head has one (YOLOX).
 
     Args:
         head_type (str): see :class:`ConfidenceSoftLabelLoss`.
         conf_thr (float): teacher confidence below which a location is not distilled.
         loss_weight (float): weight of the loss.
-        num_anchors (int): anchors per location.
+        num_anchors (int, optional): anchors per location (None: the head's default).
     """
 
     def __init__(self, head_type: str, conf_thr: float = 0.3,
-                 loss_weight: float = 1.0, num_anchors: int = 3):
+                 loss_weight: float = 1.0, num_anchors: Optional[int] = None):
         super().__init__(head_type, loss_weight, num_anchors)
         self.conf_thr = _check_thr(conf_thr)
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
-                conf_T: Optional[torch.Tensor] = None) -> torch.Tensor:
+                conf_T: Optional[torch.Tensor] = None,
+                obj_T: Optional[torch.Tensor] = None) -> torch.Tensor:
         if conf_T is None:
             if self.layout != 'YOLOV3Head':
                 raise ValueError(f'{self.head_type}: ConfidentRegressionLoss needs '
                                  'conf_T (the teacher classification output)')
             conf_T = preds_T
-        conf = confidence_map(self.layout, conf_T.detach(), self.num_anchors)
+        conf = confidence_map(self.layout, conf_T.detach(), self.num_anchors,
+                              None if obj_T is None else obj_T.detach())
         return self.loss_weight * confident_regression_loss(
             self.layout, preds_S, preds_T, conf, self.conf_thr, self.num_anchors)
 
@@ -252,26 +254,30 @@ class ConfidenceMaskedFeatureLoss(_HeadLoss):
     """Feature distillation on the regions the teacher is confident about (M2).
 
     ``conf_T`` is the teacher head output of the level with this feature's stride
-    (YOLOv3 level map, RPN ``rpn_cls``). Ground-truth boxes join the foreground only
-    when the algorithm hands them over (``ConfidenceGuidedDistill(use_gt=True)``).
+    (YOLOv3 level map, RPN ``rpn_cls``, a dense head's class map), ``obj_T`` its
+    objectness map where the head has one (YOLOX). Ground-truth boxes join the
+    foreground only when the algorithm hands them over
+    (``ConfidenceGuidedDistill(use_gt=True)``).
 
     Args:
-        head_type (str): ``'YOLOV3Head'`` or ``'RPNHead'`` (dense heads).
+        head_type (str): a dense head (any of :class:`ConfidenceSoftLabelLoss`'s but
+            ``'BBoxHead'``).
         conf_thr (float): teacher confidence that makes a location foreground.
         bg_weight (float): weight of the background (non-selected) term.
         loss_weight (float): weight of the loss.
-        num_anchors (int): anchors per location.
+        num_anchors (int, optional): anchors per location (None: the head's default).
         normalize (bool): compare per-channel standardised features.
     """
     uses_gt = True
 
     def __init__(self, head_type: str, conf_thr: float = 0.3, bg_weight: float = 0.1,
-                 loss_weight: float = 1.0, num_anchors: int = 3,
+                 loss_weight: float = 1.0, num_anchors: Optional[int] = None,
                  normalize: bool = False):
         super().__init__(head_type, loss_weight, num_anchors)
         if self.layout == 'BBoxHead':
             raise ValueError(f'head_type: {head_type!r} has no feature grid; use a '
-                             "dense head ('YOLOV3Head' or 'RPNHead') for the mask")
+                             "dense head (e.g. 'YOLOV3Head', 'RPNHead', 'RetinaHead') "
+                             'for the mask')
         self.conf_thr = _check_thr(conf_thr)
         self.bg_weight = float(bg_weight)
         self.normalize = bool(normalize)
@@ -282,8 +288,10 @@ class ConfidenceMaskedFeatureLoss(_HeadLoss):
         self._gt_boxes, self._input_hw = gt_boxes, input_hw
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
-                conf_T: torch.Tensor) -> torch.Tensor:
-        conf = confidence_map(self.layout, conf_T.detach(), self.num_anchors)
+                conf_T: torch.Tensor,
+                obj_T: Optional[torch.Tensor] = None) -> torch.Tensor:
+        conf = confidence_map(self.layout, conf_T.detach(), self.num_anchors,
+                              None if obj_T is None else obj_T.detach())
         conf = conf.amax(dim=1)  # best anchor per location
         gt_mask = None
         if self._gt_boxes is not None:

@@ -106,7 +106,7 @@ def test_bad_hyper_parameters_name_the_field():
     with pytest.raises(ValueError, match='temperature'):
         AdaptiveSoftLabelLoss('YOLOV3Head', temperature=0)
     with pytest.raises(ValueError, match='head_type'):
-        AdaptiveSoftLabelLoss('RetinaHead')
+        AdaptiveSoftLabelLoss('FCOSHead')
 
 
 def test_registered_in_mmrazor():

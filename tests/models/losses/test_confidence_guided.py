@@ -148,7 +148,8 @@ def test_gradients_reach_the_student_only():
 
 @pytest.mark.parametrize('cls,kwargs,field', [
     (ConfidenceSoftLabelLoss, dict(head_type='FCOSHead'), 'head_type'),
-    (ConfidentRegressionLoss, dict(head_type='RetinaHead'), 'head_type'),
+    (ConfidentRegressionLoss, dict(head_type='ATSSHead'), 'head_type'),
+    (ConfidentRegressionLoss, dict(head_type='RetinaHead', num_anchors=0), 'num_anchors'),
     (ConfidenceMaskedFeatureLoss, dict(head_type='BBoxHead'), 'head_type'),
     (ConfidenceSoftLabelLoss, dict(head_type='YOLOV3Head', temperature=0), 'temperature'),
     (ConfidenceSoftLabelLoss, dict(head_type='RPNHead', temperature=-1.0), 'temperature'),
