@@ -233,6 +233,13 @@ class PreprocessAwareDistill(SingleTeacherDistill):
         if self.teacher_own_preprocess:
             self.data_preprocessor = TeacherInputsPreprocessor(s_pp, t_pp)
 
+    @property
+    def detector(self) -> nn.Module:
+        """The student, under the name mmdet's training hooks look for on a model that
+        wraps a detector (``YOLOXModeSwitchHook`` turns on
+        ``model.detector.bbox_head.use_l1`` for the last epochs of a YOLOX schedule)."""
+        return self.student
+
     def teacher_batch(self, batch_inputs: torch.Tensor,
                       data_samples: Optional[List]) -> tuple:
         """Inputs and data samples for the teacher's forward."""
