@@ -124,8 +124,9 @@ def validate_bench():
     return mod
 
 
-def det_batch(algo, with_gt=True, n=2, size=160, seed=0):
-    """A preprocessed batch of random images, with or without ground-truth boxes."""
+def raw_det_batch(with_gt=True, n=2, size=160, seed=0):
+    """A raw batch (before the data preprocessor) of random uint8 images, each with the
+    same two boxes (given at 160 px, scaled to ``size``) or none."""
     import torch
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
@@ -138,13 +139,19 @@ def det_batch(algo, with_gt=True, n=2, size=160, seed=0):
                                         scale_factor=(1., 1.)))
         if with_gt:
             s.gt_instances = InstanceData(
-                bboxes=torch.tensor([[10., 12., 70., 90.], [100., 20., 150., 60.]]),
+                bboxes=torch.tensor([[10., 12., 70., 90.], [100., 20., 150., 60.]]) *
+                (size / 160),
                 labels=torch.tensor([1, 3]))
         else:
             s.gt_instances = InstanceData(bboxes=torch.zeros(0, 4),
                                           labels=torch.zeros(0, dtype=torch.long))
         samples.append(s)
-    return algo.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def det_batch(algo, with_gt=True, n=2, size=160, seed=0):
+    """A preprocessed batch of random images, with or without ground-truth boxes."""
+    return algo.data_preprocessor(raw_det_batch(with_gt, n, size, seed), True)
 
 
 # ------------------------------------------------ tests that need a CUDA device

@@ -243,8 +243,7 @@ class ConfidentRegressionLoss(_HeadLoss):
                 raise ValueError(f'{self.head_type}: ConfidentRegressionLoss needs '
                                  'conf_T (the teacher classification output)')
             conf_T = preds_T
-        conf = confidence_map(self.layout, conf_T.detach(), self.num_anchors,
-                              None if obj_T is None else obj_T.detach())
+        conf = confidence_map(self.layout, conf_T, self.num_anchors, obj_T)
         return self.loss_weight * confident_regression_loss(
             self.layout, preds_S, preds_T, conf, self.conf_thr, self.num_anchors)
 
@@ -290,8 +289,7 @@ class ConfidenceMaskedFeatureLoss(_HeadLoss):
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                 conf_T: torch.Tensor,
                 obj_T: Optional[torch.Tensor] = None) -> torch.Tensor:
-        conf = confidence_map(self.layout, conf_T.detach(), self.num_anchors,
-                              None if obj_T is None else obj_T.detach())
+        conf = confidence_map(self.layout, conf_T, self.num_anchors, obj_T)
         conf = conf.amax(dim=1)  # best anchor per location
         gt_mask = None
         if self._gt_boxes is not None:

@@ -94,11 +94,13 @@ def check_detector_heads(losses: Dict[str, nn.Module], models: Dict[str, nn.Modu
     """Every head-output loss of ``losses`` (those with a ``layout``) reads a head that
     each detector of ``models`` (e.g. student and teacher) has; the message names the
     loss, its ``head_type``, the detector's heads and what is supported."""
+    head_losses = {k: loss for k, loss in losses.items()
+                   if getattr(loss, 'layout', None) is not None}
+    if not head_losses:
+        return
     heads = {name: detector_head_layouts(m) for name, m in models.items()}
-    for loss_name, loss in losses.items():
-        layout = getattr(loss, 'layout', None)
-        if layout is None:
-            continue
+    for loss_name, loss in head_losses.items():
+        layout = loss.layout
         for name, found in heads.items():
             if layout not in found:
                 have = sorted(found.values()) or [
@@ -160,10 +162,12 @@ def split_rpn_reg(reg: torch.Tensor) -> torch.Tensor:
 
 def confidence_map(layout: str, teacher_out: torch.Tensor, num_anchors: int = 3,
                    objectness: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Teacher confidence in [0, 1]: ``(N, A, H, W)`` dense, ``(R,)`` per RoI.
+    """Teacher confidence in [0, 1]: ``(N, A, H, W)`` dense, ``(R,)`` per RoI; a weight,
+    so it carries no gradient.
 
     ``objectness`` (dense sigmoid layouts, e.g. YOLOX's ``(N, 1, H, W)`` logits)
     multiplies the class confidence when given."""
+    teacher_out = teacher_out.detach()
     if layout == 'YOLOV3Head':
         _, obj, cls = split_yolov3(teacher_out, num_anchors)
         return obj.sigmoid() * cls.sigmoid().amax(dim=2)
@@ -176,7 +180,8 @@ def confidence_map(layout: str, teacher_out: torch.Tensor, num_anchors: int = 3,
         conf = split_anchors(teacher_out, num_anchors,
                              f'a {layout} class map').sigmoid().amax(dim=2)
         if objectness is not None:
-            obj = split_anchors(objectness, num_anchors, f'a {layout} objectness map', 1)
+            obj = split_anchors(objectness.detach(), num_anchors,
+                                f'a {layout} objectness map', 1)
             conf = conf * obj[:, :, 0].sigmoid()
         return conf
     if teacher_out.dim() != 2:

@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
-from conftest import CONFIGS
+from conftest import CONFIGS, raw_det_batch
 
 PAIRS = ['retinanet-r101_retinanet-r50_fpn_coco', 'gfl-r101_gfl-r50_fpn_coco',
          'rtmdet-s_rtmdet-tiny_coco', 'yolox-s_yolox-tiny_coco']
@@ -21,34 +21,19 @@ CASES = [(m, osp.join(CONFIGS, folder, f'{prefix}_{pair}.py'))
          for pair in PAIRS for m, folder, prefix in METHODS]
 
 
-def build(path):
+def build(cfg):
     from mmengine.registry import init_default_scope
     from mmrazor.registry import MODELS
-    cfg = Config.fromfile(path)
     init_default_scope('mmdet')
     torch.manual_seed(0)
     return MODELS.build(cfg.model)
-
-
-def fake_batch(seed, size=96):
-    """One image with two boxes, raw (before the data preprocessor)."""
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    g = torch.Generator().manual_seed(seed)
-    s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
-                                    scale_factor=(1., 1.)))
-    s.gt_instances = InstanceData(
-        bboxes=torch.tensor([[10., 12., 60., 70.], [50., 20., 90., 60.]]),
-        labels=torch.tensor([1, 3]))
-    return dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
-                                      generator=g)], data_samples=[s])
 
 
 def check_head_recorders(algo, cfg, pair):
     """What `head_in` names for each level equals the head's own forward output."""
     algo.eval()
     student = algo.student
-    data = algo.data_preprocessor(fake_batch(5), False)
+    data = algo.data_preprocessor(raw_det_batch(n=1, size=96, seed=5), False)
     recs = algo.distiller.student_recorders
     with recs, torch.no_grad():
         outs = student(data['inputs'], data['data_samples'], mode='tensor')
@@ -70,7 +55,8 @@ def test_real_dense_pair_trains_two_iterations(method, path):
     """... and, with M2's config, the head recorders see the head's outputs."""
     from mmengine.logging import MessageHub
     MessageHub.get_current_instance().update_info('iter', 0)  # YOLOX's batch resize
-    algo = build(path)
+    cfg = Config.fromfile(path)
+    algo = build(cfg)
     algo.train()
     # clipped: an untrained teacher's outputs are far from a trained one's (YOLOX-s box
     # outputs ~1e3), and so is the first box-distillation gradient
@@ -81,7 +67,7 @@ def test_real_dense_pair_trains_two_iterations(method, path):
     teacher0 = {k: v.detach().clone() for k, v in algo.teacher.state_dict().items()}
     names = set(algo.distiller.distill_losses)
     for it in range(2):
-        log = algo.train_step(fake_batch(it), optim)
+        log = algo.train_step(raw_det_batch(n=1, size=96, seed=it), optim)
         distill = {k: v for k, v in log.items() if k.startswith('distill.')}
         assert {k.split('.', 1)[1] for k in distill} == names
         for k, v in log.items():
@@ -94,14 +80,15 @@ def test_real_dense_pair_trains_two_iterations(method, path):
     for k, v in algo.teacher.state_dict().items():
         assert torch.equal(v, teacher0[k]), f'teacher {k} changed'
     if method == 'M2':
-        check_head_recorders(algo, Config.fromfile(path), osp.basename(path)[3:-3])
+        check_head_recorders(algo, cfg, osp.basename(path)[3:-3])
 
 
 def test_yolox_mode_switch_reaches_the_student_head():
     """mmdet's YOLOXModeSwitchHook turns the L1 box loss on for the last epochs through
     ``model.detector``; in a distillation run that must be the student."""
     from mmdet.engine.hooks import YOLOXModeSwitchHook
-    algo = build(osp.join(CONFIGS, 'confidence_guided', 'm2_yolox-s_yolox-tiny_coco.py'))
+    algo = build(Config.fromfile(
+        osp.join(CONFIGS, 'confidence_guided', 'm2_yolox-s_yolox-tiny_coco.py')))
 
     class Loader:
         persistent_workers = False
