@@ -4,12 +4,12 @@
 #       --percent 10 --seed 0
 # and train with
 #   python tools/train.py THIS --teacher-ckpt work_dirs/teacher/epoch_12.pth
-# M2's three confidence-guided terms (no gt box in any of them), the soft labels
+# M2's three confidence-guided terms, without its cross-head ones (no gt box in any), the soft labels
 # weighted per location by AdaptiveSoftLabelLoss, on labeled images (plus the student's
 # task loss) and on unlabeled ones (student and teacher in tensor mode, no gt read).
 # Batches: 8 labeled + 8 unlabeled (the labeled part of each batch equals the batch of
 # the supervised toy configs), 800 iterations = 8 epochs of the full toy set at batch 8.
-_base_ = ['../confidence_guided/m2_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py']
+_base_ = ['../_base_/distill/yolov3_mbv2_w100_to_w025_m2-terms_toy-det.py']
 
 # Loss weights: M2's toy ones, with the soft-label weight raised so that the adaptive
 # term pulls as hard as M2's soft labels at a trained no-KD student (w <= 1 shrinks the

@@ -26,6 +26,7 @@ the engine
 The subprocess runner is injectable (``Bench(runner=...)``): the tests use a fake one.
 """
 import fcntl
+import glob
 import hashlib
 import itertools
 import json
@@ -313,7 +314,16 @@ class Bench:
         stem = osp.splitext(osp.basename(config))[0]
         parts = [f's{seed}' if seed is not None else None, split,
                  fmt_scale(scale) if scale is not None else None, key[:12]]
-        return osp.join(self.runs_dir, stem, '-'.join(p for p in parts if p))
+        name = '-'.join(p for p in parts if p)
+        path = osp.join(self.runs_dir, stem, name)
+        if not osp.isdir(path):
+            # the same run (same resolved config, options, seed, split, data) made under
+            # another config file's name, e.g. by an experiment that became the method's
+            # default: its result is this run's (lookup_result checks the whole key)
+            found = sorted(glob.glob(osp.join(self.runs_dir, '*', name)))
+            if found:
+                return found[0]
+        return path
 
     def train_run(self, role, tag, config, options, seed, split, schedule, deps=(),
                   row=None, scale=None, keep_checkpoint=False):

@@ -276,6 +276,24 @@ def test_a_second_call_runs_nothing_and_a_changed_config_only_what_it_changes(fa
     assert len(fourth.train()) == 1 + 12
 
 
+def test_a_renamed_config_with_the_same_content_reuses_the_runs(fake):
+    """An experiment's config that becomes the method's default (same resolved config
+    under another file name) keeps its runs; a different content does not."""
+    task, settings, tmp = fake
+    execute(task, settings, FakeRunner())
+    renamed = tmp / 'configs' / 'kd_a_default.py'
+    renamed.write_text((tmp / 'configs' / 'kd_a.py').read_text())
+    rows = tuple(dataclasses.replace(r, config=str(renamed)) if r.name == 'M1' else r
+                 for r in task.rows)
+    again = FakeRunner()
+    _, plan, _ = execute(dataclasses.replace(task, rows=rows), settings, again)
+    assert again.train() == [] and plan.rows['M1'].complete
+    renamed.write_text(renamed.read_text().replace("type='KD'", "type='KD', beta=1"))
+    third = FakeRunner()
+    execute(dataclasses.replace(task, rows=rows), settings, third)
+    assert {c['row'] for c in third.train()} == {'M1'} and len(third.train()) == 6
+
+
 def test_a_killed_run_is_run_again_and_a_killed_benchmark_resumes(fake):
     task, settings, _ = fake
     first = FakeRunner(stop_after=6)  # killed while the sweeps run

@@ -113,9 +113,9 @@ def test_train_rejects_missing_config_and_checkpoint(tmp_path):
 
 TOY_METHOD_CFGS = {
     'M1': ('attention_imitation/m1_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
-           ('neck', 'cls', 'reg')),
+           ('neck', 'cls', 'reg', 'xcls', 'xreg')),
     'M2': ('confidence_guided/m2_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
-           ('neck', 'soft', 'reg')),
+           ('neck', 'soft', 'reg', 'xcls', 'xreg')),
     'M4': ('info_map/m4_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',
            ('neck', 'backbone')),
     'mmrazor:pkd': ('mmrazor_pkd/pkd_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py',

@@ -56,6 +56,15 @@ TASK = Task(
         Row('M2', f'configs/confidence_guided/m2_{PAIR}', TEACHER,
             readme='configs/confidence_guided'),
         Row('M4', f'configs/info_map/m4_{PAIR}', TEACHER, readme='configs/info_map'),
+        # ablations of the research claims (issue 18; `<M>-<variant>` names with `_`
+        # inside the variant, the form ../shared/tools/validate_bench.py accepts)
+        Row('M4-neck_only', f'configs/info_map/m4-neck-only_{PAIR}', TEACHER,
+            note='M4 on the neck outputs only (no backbone terms)'),
+        Row('M1-no_box', f'configs/attention_imitation/m1-no-box_{PAIR}', TEACHER,
+            note='M1 without its box-regression terms'),
+        Row('M2-with_labels', f'configs/confidence_guided/m2_{PAIR}', TEACHER,
+            options={'model.use_gt': True},
+            note='M2 with ground-truth boxes in its feature mask'),
         Row('mmrazor:cwd', f'configs/mmrazor_cwd/cwd_neck_{PAIR}', TEACHER),
         Row('mmrazor:pkd', f'configs/mmrazor_pkd/pkd_neck_{PAIR}', TEACHER),
         Row('mmrazor:fbkd', f'configs/mmrazor_fbkd/fbkd_neck_{PAIR}', TEACHER),

@@ -18,6 +18,7 @@ ITERS = det.STUDENT_EPOCHS.length * math.ceil(det.NUM_TRAIN / det.BATCH)
 LABELED = round(det.NUM_TRAIN * PERCENT / 100)
 LABELED_EPOCHS = Schedule(round(ITERS / math.ceil(LABELED / det.BATCH)), 'epoch', decay=1)
 M3 = 'configs/semi_adaptive/m3_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det-semi10.py'
+M3_NO_ADAPTIVE = M3.replace('/m3_', '/m3-no-adaptive_')
 
 
 def splits(root, seeds):
@@ -55,6 +56,9 @@ def both_parts(ctx):
     return opts
 
 
+# M3 and its ablation: labeled + unlabeled batches, iterations
+M3_SCHEDULE = Schedule(ITERS, 'iter', decay=1, grows_with_data=True, smoke=20)
+
 TASK = Task(
     name='semi', task='semi-supervised', dataset='toy-det', metric='bbox_mAP',
     data=dataclasses.replace(det.DATA, extra=splits),
@@ -64,8 +68,13 @@ TASK = Task(
         Row('student', det.STUDENT_CFG, options=labeled),
         Row('baseline:supervised-100pct', det.STUDENT_CFG, schedule=det.STUDENT_EPOCHS),
         Row('M3', M3, TEACHER, options=both_parts, base_options=semi_base,
-            schedule=Schedule(ITERS, 'iter', decay=1, grows_with_data=True, smoke=20),
+            schedule=M3_SCHEDULE,
             readme='configs/semi_adaptive'),
+        # ablation (issue 18): M2's plain soft labels on labeled + unlabeled images
+        Row('M3-no_adaptive', M3_NO_ADAPTIVE, TEACHER, options=both_parts,
+            base_options=semi_base,
+            schedule=M3_SCHEDULE,
+            note='M3 without the adaptive weighting'),
         # M2 on the labeled part only (validate_bench.py allows no '-' inside a variant)
         Row('M2-labeled', f'configs/confidence_guided/m2_{det.PAIR}', TEACHER,
             options=labeled),

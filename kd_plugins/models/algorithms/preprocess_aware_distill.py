@@ -216,6 +216,14 @@ class PreprocessAwareDistill(SingleTeacherDistill):
                          teacher_ckpt=None, **kwargs)
         if teacher_ckpt is not None:
             load_teacher_checkpoint(self.teacher, teacher_ckpt, strict=teacher_strict)
+        # cross-head connectors run the teacher's head on student features (M1)
+        for name, connector in self.distiller.connectors.items():
+            if hasattr(connector, 'bind_teacher'):
+                try:
+                    connector.bind_teacher(self.teacher)
+                except ValueError as err:
+                    raise DistillConfigError(
+                        f'distiller.connectors.{name}: {err}') from None
         check_feature_channels(
             self.distiller, self.student, self.teacher,
             distiller.get('loss_forward_mappings'), recorder_cfgs)

@@ -177,6 +177,9 @@ def module_out_channels(module: nn.Module, data_idx: Optional[int] = None):
 
 
 def connector_out_channels(connector: nn.Module):
+    declared = getattr(connector, 'declared_out_channels', None)
+    if isinstance(declared, int):
+        return declared  # e.g. a connector ending in the teacher's head
     last = None
     for m in connector.modules():
         if isinstance(getattr(m, 'out_channels', None), int):

@@ -67,7 +67,7 @@ def test_m2_without_gt_distill_losses_ignore_gt_boxes():
                                                            orig(boxes, hw))
     with_gt = distill_losses(algo, batch(algo, with_gt=True))
     no_gt = distill_losses(algo, batch(algo, with_gt=False))
-    assert set(with_gt) == set(no_gt) and len(with_gt) == 9
+    assert set(with_gt) == set(no_gt) and len(with_gt) == 15  # 9 + 6 cross-head
     for k in with_gt:
         torch.testing.assert_close(with_gt[k], no_gt[k], rtol=0, atol=0)
     assert seen and all(b is None for b in seen)  # no loss ever got a box
