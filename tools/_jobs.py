@@ -8,6 +8,7 @@ stack, so the tools that use this start fast. ``run`` is the demo's form of
 """
 import importlib
 import importlib.util
+import os
 import os.path as osp
 import re
 import shlex
@@ -56,10 +57,10 @@ _jobs = load_benchmark('jobs')
 ROOT, log, run_logged, write_json = _jobs.ROOT, _jobs.log, _jobs.run_logged, _jobs.write_json
 
 
-def run(cmd, logfile, tag, epochs=None):
+def run(cmd, logfile, tag, epochs=None, threads=None):
     """Run ``cmd`` from the project root; full output to ``logfile``, one progress line
-    per log interval. Returns ``(seconds, peak_rss_mb)``; exits with the log's tail on
-    failure."""
+    per log interval; ``threads``: its CPU threads (OMP / MKL). Returns
+    ``(seconds, peak_rss_mb)``; exits with the log's tail on failure."""
     t0 = time.time()
 
     def show(p):
@@ -67,7 +68,9 @@ def run(cmd, logfile, tag, epochs=None):
         log(f'  [{tag}] {where}iter {p["iter"]}/{p["iters"]}  loss {p["loss"]}  '
             f'eta {p["eta"]}  ({time.time() - t0:.0f} s)')
 
-    code, secs, rss = run_logged([cmd], logfile, on_progress=show)
+    env = None if threads is None else dict(
+        os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    code, secs, rss = run_logged([cmd], logfile, env=env, on_progress=show)
     if code != 0:
         raise SystemExit(f'{tag} failed (exit {code}); last lines of {logfile}:\n'
                          f'{log_tail(logfile)}')

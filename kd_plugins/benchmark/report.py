@@ -27,10 +27,10 @@ from .spec import METRICS, PREFERENCE, PROTOCOL, SCALES, TUNING_SEED
 METHODS = {
     'M1': ('detection', 'configs/attention_imitation',
            'teacher attention picks where and what the student imitates (neck features '
-           'and box outputs)'),
+           "and box outputs, also through the teacher's head)"),
     'M2': ('detection', 'configs/confidence_guided',
            "the teacher's confidence builds soft labels and the feature mask, no boxes "
-           'needed'),
+           "needed (also through the teacher's head)"),
     'M3': ('semi-supervised', 'configs/semi_adaptive',
            'M2 on unlabeled images too, weighted up where the teacher is unsure or the '
            'student far off'),
@@ -74,6 +74,12 @@ def paired(a, b):
 
 def is_baseline(name):
     return name.startswith(('mmrazor:', 'baseline:'))
+
+
+def ablated_method(name):
+    """``'M4'`` for an ablation / variant row ``'M4-neck_only'``; None otherwise."""
+    m = re.fullmatch(r'(M[1-8])-.+', name)
+    return m.group(1) if m else None
 
 
 # ------------------------------------------------------------------------ document
@@ -135,6 +141,11 @@ def document(r):
             ref = 'student' if is_baseline(name) or best is None else best
             if ref in per:
                 row['paired_vs'] = dict(row=ref, **paired(vals, per[ref]))
+            method = ablated_method(name)
+            if method in per and len(per[method]) == len(vals):
+                # the research claim of an ablation: the method beats it
+                extra['paired_method_vs_ablation'] = dict(
+                    row=method, **paired(per[method], vals))
             if t_mean is not None and s_mean is not None and t_mean > s_mean:
                 extra['gap_closed'] = round((m - s_mean) / (t_mean - s_mean), 4)
             for field in ('time_per_iter_ratio', 'overhead_vs_floor'):
@@ -258,6 +269,12 @@ def markdown(doc, notes=''):
             f'{"" if gap is None else f"{100 * gap:.0f} %"} | {_weights(row.get("start"))} '
             f'| {chosen} | {row.get("time_per_iter_ratio", "")} | '
             f'{row.get("overhead_vs_floor", "")} | {_num(row.get("peak_mem_mb"), 0)} |')
+    ablations = [(r['name'], r['extra']['paired_method_vs_ablation']) for r in doc['rows']
+                 if r.get('extra', {}).get('paired_method_vs_ablation')]
+    if ablations:
+        lines += ['', 'Ablations (paired over the seeds, the method minus its ablation row; '
+                  '"beats": the method beats the ablation):', '']
+        lines += [f'- {p["row"]} - {name}: {_delta(p)}' for name, p in ablations]
     cal = doc['calibration']
     lines += ['', 'Calibration (protocol v2, rule 2):', '']
     for name, ok in cal.get('checks_met', {}).items():

@@ -538,3 +538,27 @@ def test_the_readme_summary_is_what_the_engine_writes_from_the_result_files(tmp_
     readme.write_text(text.replace('| M1 | ', '| M1 (typed) | ', 1))
     assert report.write_summary(str(readme), osp.join(ROOT, 'benchmarks', 'results'))
     assert readme.read_text() == text
+
+
+def test_an_ablation_row_is_compared_with_its_method(fake, validate_bench):
+    """`M1-no_a` (an ablation of M1): the JSON holds M1 minus it, paired over the seeds,
+    and the markdown says whether M1 beats it; other rows get no such comparison."""
+    task, settings, tmp = fake
+    rows = task.rows + (Row('M1-no_a', task.rows[1].config, TEACHER,
+                            options={'model.distiller.distill_losses.loss_a.loss_weight':
+                                     0.0}),)
+    ablated = dataclasses.replace(task, rows=rows)
+    runner = FakeRunner(test={'M1-no_a': 0.33})
+    _, _, results = execute(ablated, settings, runner)
+    doc = report.publish(results, say=lambda *a: None)
+    path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
+    assert validate_bench.check(str(path), v2=True) == []
+    by = {r['name']: r for r in doc['rows']}
+    p = by['M1-no_a']['extra']['paired_method_vs_ablation']
+    assert p['row'] == 'M1' and p['mean'] == pytest.approx(0.03) and p['beats']
+    assert all('paired_method_vs_ablation' not in by[n]['extra']
+               for n in ('M1', 'mmrazor:x', 'student'))
+    table = (tmp / 'out' / 'detection-toy-fake-test.md').read_text()
+    assert '- M1 - M1-no_a: +0.0300 ± 0.0000 (beats)' in table
+    assert report.ablated_method('M8-teacher') == 'M8'  # derived rows are skipped above
+    assert report.ablated_method('mmrazor:cwd') is None
