@@ -55,6 +55,7 @@ def load_folder(folder, name):
 
 _jobs = load_benchmark('jobs')
 ROOT, log, run_logged, write_json = _jobs.ROOT, _jobs.log, _jobs.run_logged, _jobs.write_json
+write_text = _jobs.write_text
 
 
 def run(cmd, logfile, tag, epochs=None, threads=None):

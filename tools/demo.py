@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _jobs import (ROOT, last_bbox_metrics, load_benchmark, log, run,  # noqa: E402
-                   schedule_options)
+                   schedule_options, write_text)
 
 # Everything that decides the demo's numbers (with the configs, the chosen loss weights
 # and the toy data generator: see fingerprint()). Times on the 2-core machine: see the
@@ -159,9 +159,7 @@ def write_readme(lines, settings, path=README):
     m = BEGIN.search(text)
     head = (f'<!-- demo-table: written by tools/demo.py --readme; settings {settings}; '
             f'table {digest(body)} -->\n')
-    new = text[:m.start()] + head + body + text[text.find(END, m.end()):]
-    with open(path, 'w') as f:
-        f.write(new)
+    write_text(path, text[:m.start()] + head + body + text[text.find(END, m.end()):])
 
 
 def compare_with_readme(rows, settings):

@@ -103,3 +103,37 @@ def test_unbound_connector_says_how_to_bind():
     conn = TeacherHeadConnector('YOLOV3Head', 0, 8, 16)
     with pytest.raises(RuntimeError, match='bind_teacher'):
         conn(torch.zeros(1, 8, 4, 4))
+
+
+@pytest.mark.parametrize('head_type', ['RetinaHead', 'GFLHead'])
+def test_two_output_heads_give_the_asked_map_of_their_level(head_type):
+    """RetinaNet / GFL: with no adaptation, the connector returns exactly the class or
+    box map of that level of the head's own forward (GFL with that level's scale)."""
+    from mmdet.registry import MODELS as DET
+    from mmengine.registry import init_default_scope
+
+    from kd_plugins.models.connectors import TeacherHeadConnector
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    anchors = dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                   scales_per_octave=1, strides=[8, 16])
+    extra = dict(type='RetinaHead') if head_type == 'RetinaHead' else dict(
+        type='GFLHead', reg_max=4, loss_cls=dict(type='QualityFocalLoss', beta=2.0,
+                                                 loss_weight=1.0))
+    head = DET.build(dict(extra, num_classes=3, in_channels=8, feat_channels=8,
+                          norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+                          stacked_convs=1, anchor_generator=anchors)).eval()
+    if head_type == 'GFLHead':
+        with torch.no_grad():
+            head.scales[1].scale.fill_(2.5)  # a level-specific scale must be used
+    teacher = torch.nn.Module()
+    teacher.bbox_head = head
+    feats = (torch.randn(1, 8, 8, 8), torch.randn(1, 8, 4, 4))
+    with torch.no_grad():
+        cls_maps, reg_maps = head(feats)
+        for level in range(2):
+            for output, want in (('cls', cls_maps[level]), ('reg', reg_maps[level])):
+                conn = TeacherHeadConnector(head_type, level, 8, 8, output=output)
+                conn.bind_teacher(teacher)
+                torch.testing.assert_close(conn(feats[level]), want)
+                assert conn.declared_out_channels == want.shape[1]
