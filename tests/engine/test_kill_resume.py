@@ -84,10 +84,19 @@ def read_events(path, pid):
     return [(r[1], r[2] if len(r) > 2 else '') for r in rows if r[0] == str(pid)]
 
 
+def ctrl_c_as_in_a_terminal():
+    """The child's SIGINT back to the default (Python then raises KeyboardInterrupt, as
+    for Ctrl-C in a terminal). A suite started in the background (``cmd &``, nohup)
+    ignores SIGINT and its children inherit that: the SIGINT kill points would never
+    stop the paused run and the test would wait out TIMEOUT_S."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(cmd, events, pause_at, log):
     return subprocess.Popen(
         [sys.executable, FAULT_TRAIN, events, pause_at, '--'] + cmd, cwd=ROOT,
-        env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT)
+        env=subprocess_env(), stdout=log, stderr=subprocess.STDOUT,
+        preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 def wait_for(proc, events, what):
