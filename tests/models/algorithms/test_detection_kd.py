@@ -17,6 +17,10 @@ PAIR = 'yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py'
 M1_CFG = osp.join(CONFIGS, 'attention_imitation', f'm1_{PAIR}')
 M2_CFG = osp.join(CONFIGS, 'confidence_guided', f'm2_{PAIR}')
 M4_CFG = osp.join(CONFIGS, 'info_map', f'm4_{PAIR}')
+M2_RETINA_CFG = osp.join(CONFIGS, 'confidence_guided',
+                         'm2_retinanet-mbv2-w100_retinanet-mbv2-w025_toy-det.py')
+M2_RTMDET_CFG = osp.join(CONFIGS, 'confidence_guided',
+                         'm2_rtmdet-mbv2-w100_rtmdet-mbv2-w025_toy-det.py')
 M2_FRCNN_CFG = osp.join(CONFIGS, 'confidence_guided',
                         'm2_faster-rcnn-r101_faster-rcnn-r50_fpn_1x_coco.py')
 
@@ -55,9 +59,12 @@ def teacher_tensors(algo):
     return out
 
 
-def test_m2_without_gt_distill_losses_ignore_gt_boxes():
-    cfg = model_cfg(M2_CFG)
-    assert cfg['use_gt'] is False  # the toy M2 config is the no-gt setting
+# terms: neck, soft labels, confident boxes per level (+ the cross-head two per level)
+@pytest.mark.parametrize('path,terms', [(M2_CFG, 15), (M2_RETINA_CFG, 15), (M2_RTMDET_CFG, 9)],
+                         ids=['YOLOv3', 'RetinaNet', 'RTMDet'])
+def test_m2_without_gt_distill_losses_ignore_gt_boxes(path, terms):
+    cfg = model_cfg(path)
+    assert cfg['use_gt'] is False  # the toy M2 configs are the no-gt setting
     algo = build(cfg)
     seen = []
     for m in algo.distiller.distill_losses.values():
@@ -67,7 +74,7 @@ def test_m2_without_gt_distill_losses_ignore_gt_boxes():
                                                            orig(boxes, hw))
     with_gt = distill_losses(algo, batch(algo, with_gt=True))
     no_gt = distill_losses(algo, batch(algo, with_gt=False))
-    assert set(with_gt) == set(no_gt) and len(with_gt) == 15  # 9 + 6 cross-head
+    assert set(with_gt) == set(no_gt) and len(with_gt) == terms
     for k in with_gt:
         torch.testing.assert_close(with_gt[k], no_gt[k], rtol=0, atol=0)
     assert seen and all(b is None for b in seen)  # no loss ever got a box
@@ -80,7 +87,8 @@ def test_m2_without_gt_distill_losses_ignore_gt_boxes():
     assert changed and all('loss_neck' in k for k in changed)
 
 
-@pytest.mark.parametrize('path', [M1_CFG, M2_CFG, M4_CFG], ids=['M1', 'M2', 'M4'])
+@pytest.mark.parametrize('path', [M1_CFG, M2_CFG, M4_CFG, M2_RETINA_CFG, M2_RTMDET_CFG],
+                         ids=['M1', 'M2', 'M4', 'M2-RetinaNet', 'M2-RTMDet'])
 def test_teacher_runs_without_autograd_and_losses_backprop(path):
     algo = build(model_cfg(path))
     algo.train()
