@@ -294,6 +294,28 @@ def test_a_renamed_config_with_the_same_content_reuses_the_runs(fake):
     assert {c['row'] for c in third.train()} == {'M1'} and len(third.train()) == 6
 
 
+def test_a_row_starting_at_four_times_the_weights_reuses_the_runs_it_shares(fake):
+    """A row whose start is another row's x4 (its x0.25 / x1 are that row's x1 / x4,
+    the same resolved configs) trains only its own x4 point; its seeds, at a chosen scale
+    it shares, are the other row's runs."""
+    task, settings, tmp = fake
+    execute(task, settings, FakeRunner())
+    strong = tmp / 'configs' / 'kd_a_strong.py'
+    strong.write_text((tmp / 'configs' / 'kd_a.py').read_text()
+                      .replace('loss_weight=2.0', 'loss_weight=8.0')
+                      .replace('loss_weight=0.5', 'loss_weight=2.0'))
+    row = dataclasses.replace(task.row('M1'), name='M1-strong', config=str(strong),
+                              readme=None)
+    again = FakeRunner(test={'M1-strong': 0.35})  # its new x4 point scores below x1's
+    _, plan, _ = execute(dataclasses.replace(task, rows=task.rows + (row, )), settings,
+                         again)
+    assert [(c['row'], c['split'], c['scale']) for c in again.train()] == \
+        [('M1-strong', 'val', 4)]
+    done = plan.rows['M1-strong']
+    assert done.complete and done.chosen == 1
+    assert done.values() == plan.rows['M1'].values()
+
+
 def test_a_killed_run_is_run_again_and_a_killed_benchmark_resumes(fake):
     task, settings, _ = fake
     first = FakeRunner(stop_after=6)  # killed while the sweeps run

@@ -65,6 +65,11 @@ TASK = Task(
         Row('M2-with_labels', f'configs/confidence_guided/m2_{PAIR}', TEACHER,
             options={'model.use_gt': True},
             note='M2 with ground-truth boxes in its feature mask'),
+        # experiments (issue 18): every loss weight 4x the grad-balance start
+        Row('M1-strong', f'configs/attention_imitation/m1-strong_{PAIR}', TEACHER,
+            note='M1 from 4x its grad-balance weights (experiment)'),
+        Row('M4-strong', f'configs/info_map/m4-strong_{PAIR}', TEACHER,
+            note='M4 from 4x its grad-balance weights (experiment)'),
         Row('mmrazor:cwd', f'configs/mmrazor_cwd/cwd_neck_{PAIR}', TEACHER),
         Row('mmrazor:pkd', f'configs/mmrazor_pkd/pkd_neck_{PAIR}', TEACHER),
         Row('mmrazor:fbkd', f'configs/mmrazor_fbkd/fbkd_neck_{PAIR}', TEACHER),
