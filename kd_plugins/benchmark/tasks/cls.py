@@ -64,6 +64,9 @@ TASK = Task(
         Row('mmrazor:dkd', f'configs/mmrazor_dkd/dkd_logits_{PAIR}', TEACHER),
         Row('M5', f'configs/hybrid_attention/m5_{PAIR}', TEACHER,
             readme='configs/hybrid_attention'),
+        # experiment (issue 19): AT's normalisation and weight for M5's attention terms
+        Row('M5-at_norm', f'configs/hybrid_attention/m5-at-norm_{PAIR}', TEACHER,
+            note='M5 with attention distances averaged as in AT, from AT\'s weight'),
     ),
     checks=CHECKS, timing_iters=12, minutes_per_run=3.0,
     notes='Per-class values: recall of each class (from the dumped predictions).')

@@ -8,6 +8,10 @@ Where the network looks and which channels respond, both from activation energy:
     L = spatial_weight * mean_n ||a_s(F_S) - a_s(F_T)||^2
       + channel_weight * mean_n ||a_c(F_S) - a_c(F_T)||^2      (normalize: unit L2 norm)
 
+``reduction='mean'`` averages each squared distance over its H*W positions (C channels)
+too, as AT's own loss does (``(a_s - a_t).pow(2).mean()``, MMRazor's ATLoss): a deep,
+small stage then weighs more per position than an early, large one, by H*W.
+
 The spatial term needs equal feature sizes (any widths); the channel term needs equal
 channel counts. Student channel i has no natural partner among the teacher's channels;
 ``channel_pairing='sorted'`` compares the two channel-attention profiles sorted in
@@ -51,11 +55,20 @@ def channel_attention_vector(feat: torch.Tensor, p: float = 2.0) -> torch.Tensor
 
 
 CHANNEL_PAIRINGS = ('index', 'sorted')
+REDUCTIONS = ('sum', 'mean')
+
+
+def _distance(d: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Squared distance of ``(N, K)`` differences: summed over K (``'sum'``) or
+    averaged over K (``'mean'``), then averaged over N."""
+    d2 = d.pow(2)
+    return (d2.mean(1) if reduction == 'mean' else d2.sum(1)).mean()
 
 
 def hybrid_attention_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, p: float = 2.0,
                           spatial_weight: float = 1.0, channel_weight: float = 1.0,
-                          channel_pairing: str = 'index') -> torch.Tensor:
+                          channel_pairing: str = 'index',
+                          reduction: str = 'sum') -> torch.Tensor:
     """``L`` of the module docstring (teacher side detached)."""
     if preds_S.dim() != 4 or preds_T.dim() != 4:
         raise ValueError('hybrid attention transfer compares (N, C, H, W) features, got '
@@ -70,7 +83,7 @@ def hybrid_attention_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, p: float
                 f'!= teacher {tuple(preds_T.shape[-2:])}; record stages of equal '
                 'resolution')
         d = spatial_attention_map(preds_S, p) - spatial_attention_map(preds_T, p)
-        loss = loss + spatial_weight * d.pow(2).sum(1).mean()
+        loss = loss + spatial_weight * _distance(d, reduction)
     if channel_weight:
         if preds_S.size(1) != preds_T.size(1):
             raise ValueError(
@@ -82,7 +95,7 @@ def hybrid_attention_loss(preds_S: torch.Tensor, preds_T: torch.Tensor, p: float
         if channel_pairing == 'sorted':
             a_s = a_s.sort(dim=1, descending=True).values
             a_t = a_t.sort(dim=1, descending=True).values
-        loss = loss + channel_weight * (a_s - a_t).pow(2).sum(1).mean()
+        loss = loss + channel_weight * _distance(a_s - a_t, reduction)
     return loss
 
 
@@ -96,12 +109,14 @@ class HybridAttentionLoss(nn.Module):
         channel_weight (float): >= 0, weight of the channel term.
         channel_pairing (str): ``'index'`` (channel i with channel i) or ``'sorted'``
             (the descending activity profiles; see the module docstring).
+        reduction (str): ``'sum'`` (over positions / channels) or ``'mean'`` (AT's
+            normalisation; see the module docstring).
         loss_weight (float): weight of the loss.
     """
 
     def __init__(self, p: float = 2.0, spatial_weight: float = 1.0,
                  channel_weight: float = 1.0, channel_pairing: str = 'index',
-                 loss_weight: float = 1.0):
+                 reduction: str = 'sum', loss_weight: float = 1.0):
         super().__init__()
         self.p = check_number(p, 'p', strict=True)
         self.spatial_weight = check_number(spatial_weight, 'spatial_weight')
@@ -113,9 +128,12 @@ class HybridAttentionLoss(nn.Module):
             raise ValueError(f'channel_pairing must be one of {CHANNEL_PAIRINGS}, got '
                              f'{channel_pairing!r}')
         self.channel_pairing = channel_pairing
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'reduction must be one of {REDUCTIONS}, got {reduction!r}')
+        self.reduction = reduction
         self.loss_weight = loss_weight
 
     def forward(self, preds_S: torch.Tensor, preds_T: torch.Tensor) -> torch.Tensor:
         return self.loss_weight * hybrid_attention_loss(
             preds_S, preds_T, self.p, self.spatial_weight, self.channel_weight,
-            self.channel_pairing)
+            self.channel_pairing, self.reduction)

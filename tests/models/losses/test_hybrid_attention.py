@@ -90,3 +90,20 @@ def test_mismatches_and_bad_fields_are_named():
                           (dict(spatial_weight=0, channel_weight=0), 'both 0')):
         with pytest.raises(ValueError, match=field):
             HybridAttentionLoss(**kwargs)
+
+
+def test_mean_reduction_is_ats_normalisation():
+    from mmrazor.models.losses import ATLoss
+    torch.manual_seed(0)
+    s, t = torch.randn(3, 4, 5, 6), torch.randn(3, 8, 5, 6)
+    # spatial term alone, 'mean': MMRazor's ATLoss (mean over samples and positions)
+    ours = hybrid_attention_loss(s, t, channel_weight=0.0, reduction='mean')
+    assert ours.item() == pytest.approx(ATLoss()(s, t).item(), rel=1e-5)
+    # 'sum' is H * W times that, for the spatial term
+    summed = hybrid_attention_loss(s, t, channel_weight=0.0)
+    assert summed.item() == pytest.approx(30 * ours.item(), rel=1e-5)
+    # the channel term is averaged over the C channels
+    s2, t2 = feat([[1.0, 1.0], [0.0, 0.0]]), feat([[0.0, 0.0], [1.0, 1.0]])
+    assert hybrid_attention_loss(s2, t2, reduction='mean').item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        HybridAttentionLoss(reduction='max')
