@@ -1,4 +1,4 @@
-"""The six task specs of kd_plugins/benchmark/tasks/ against the real configs: metric readers
+"""The task specs of kd_plugins/benchmark/tasks/ against the real configs: metric readers
 on real log lines, every row's resolved config (split, weights, checkpoints) and its
 round trip through the file the run trains, the runs semi / data-free share with det /
 cls, the data commands; tools/benchmark/iter_timing.py on real models (several
