@@ -31,6 +31,9 @@ PUBLISHED = {
     f'mmrazor_cwd/cwd_neck_{DET}': (
         {p: 10 for p in levels('loss_neck')} | {p: 1 for p in levels('loss_neck', 'tau')},
         levels('loss_neck')),
+    **{f'mmrazor_cwd/cwd_neck_{family}-mbv2-w100_{family}-mbv2-w025_toy-det.py': (
+        {p: 10 for p in levels('loss_neck')} | {p: 1 for p in levels('loss_neck', 'tau')},
+        levels('loss_neck')) for family in ('retinanet', 'rtmdet')},
     f'mmrazor_pkd/pkd_neck_{DET}': ({p: 10 for p in levels('loss_neck')},
                                     levels('loss_neck')),
     f'mmrazor_fbkd/fbkd_neck_{DET}': ({p: 1.0 for p in levels('loss_neck')},
