@@ -66,6 +66,7 @@ TASK = Task(
             readme='configs/hybrid_attention'),
         # experiment (issue 19): AT's normalisation and weight for M5's attention terms
         Row('M5-at_norm', f'configs/hybrid_attention/m5-at-norm_{PAIR}', TEACHER,
+            start_from='attention terms: AT\'s published weight; KD: grad-balance',
             note='M5 with attention distances averaged as in AT, from AT\'s weight'),
     ),
     checks=CHECKS, timing_iters=12, minutes_per_run=3.0,
