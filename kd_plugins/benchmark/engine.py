@@ -317,14 +317,12 @@ class Bench:
         name = '-'.join(p for p in parts if p)
         path = osp.join(self.runs_dir, stem, name)
         if not osp.isdir(path):
-            # the same run (same resolved config, options, seed, split, data) made under
-            # another config file's name or sweep scale, e.g. by an experiment that
-            # became the method's default, or a row whose start is another's x4: its
-            # result is this run's (lookup_result checks the whole key)
-            found = sorted(glob.glob(osp.join(self.runs_dir, '*', name)))
-            found += sorted(p for p in glob.glob(osp.join(self.runs_dir, '*',
-                                                          f'*-{key[:12]}'))
-                            if osp.basename(p).startswith(name.split('-')[0] + '-'))
+            # the same run (same resolved config, options, seed, split, data: the key
+            # every run folder's name ends with) made under another config file's name
+            # or sweep scale, e.g. by an experiment that became the method's default, or
+            # a row whose start is another's x4: its result is this run's
+            # (lookup_result checks the whole key)
+            found = sorted(glob.glob(osp.join(self.runs_dir, '*', f'*{key[:12]}')))
             if found:
                 return found[0]
         return path

@@ -28,12 +28,12 @@ def levels(loss, key='loss_weight', n=3):
 # config -> (published start values {dotted path: value}, the paths the sweep scales);
 # the sources are in each config's `# published default:` comment
 PUBLISHED = {
-    f'mmrazor_cwd/cwd_neck_{DET}': (
+    # CWD on the three detector families' neck outputs (YOLOv3, RetinaNet, RTMDet)
+    **{f'mmrazor_cwd/cwd_neck_{pair}': (
         {p: 10 for p in levels('loss_neck')} | {p: 1 for p in levels('loss_neck', 'tau')},
-        levels('loss_neck')),
-    **{f'mmrazor_cwd/cwd_neck_{family}-mbv2-w100_{family}-mbv2-w025_toy-det.py': (
-        {p: 10 for p in levels('loss_neck')} | {p: 1 for p in levels('loss_neck', 'tau')},
-        levels('loss_neck')) for family in ('retinanet', 'rtmdet')},
+        levels('loss_neck'))
+       for pair in (DET, *(f'{family}-mbv2-w100_{family}-mbv2-w025_toy-det.py'
+                           for family in ('retinanet', 'rtmdet')))},
     f'mmrazor_pkd/pkd_neck_{DET}': ({p: 10 for p in levels('loss_neck')},
                                     levels('loss_neck')),
     f'mmrazor_fbkd/fbkd_neck_{DET}': ({p: 1.0 for p in levels('loss_neck')},
