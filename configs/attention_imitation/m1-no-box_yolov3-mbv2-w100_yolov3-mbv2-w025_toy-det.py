@@ -12,14 +12,15 @@ model = dict(
             **{
                 f'loss_neck{i}': dict(type='AttentionGuidedImitationLoss',
                                       temperature=0.5,  # M1's
-                                      loss_weight=1.5e-3, attention_weight=0.1,
+                                      loss_weight=4 * 1.5e-3,  # M1's
+                                      attention_weight=0.1,
                                       normalize=True)
                 for i in range(3)
             },
             **{
                 f'loss_{kind}{i}': dict(type='ConfidenceSoftLabelLoss',
                                         head_type='YOLOV3Head', temperature=1.0,
-                                        loss_weight=3.0)
+                                        loss_weight=4 * 3.0)  # M1's
                 for kind in ('cls', 'xcls') for i in range(3)
             }),
         loss_forward_mappings=dict(

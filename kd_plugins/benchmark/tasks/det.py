@@ -20,6 +20,10 @@ NUM_TRAIN = 1600
 DATA = Data('det', 'data/bench/toy_det',
             sizes={'--num-train': NUM_TRAIN, '--num-val': 200, '--num-test': 600})
 STUDENT_EPOCHS = Schedule(3, 'epoch', decay=1, decay_keys=('end', 'T_max'))
+# M1's and M4's toy configs start at 4x the grad-balance weights: issue 18's experiment
+# rows from that start beat them on val
+# (benchmarks/history/2026-11-30-m1-m4-grad-balance-start/)
+STRONG = '4x the project rule (grad-balance)'
 TEACHER_RUN = Teacher('teacher', TEACHER_CFG, Schedule(12, 'epoch', decay=1))
 
 
@@ -52,24 +56,20 @@ TASK = Task(
     rows=(
         Row('student', STUDENT_CFG),
         Row('M1', f'configs/attention_imitation/m1_{PAIR}', TEACHER,
-            readme='configs/attention_imitation'),
+            readme='configs/attention_imitation', start_from=STRONG),
         Row('M2', f'configs/confidence_guided/m2_{PAIR}', TEACHER,
             readme='configs/confidence_guided'),
-        Row('M4', f'configs/info_map/m4_{PAIR}', TEACHER, readme='configs/info_map'),
+        Row('M4', f'configs/info_map/m4_{PAIR}', TEACHER, readme='configs/info_map',
+            start_from=STRONG),
         # ablations of the research claims (issue 18; `<M>-<variant>` names with `_`
         # inside the variant, the form ../shared/tools/validate_bench.py accepts)
         Row('M4-neck_only', f'configs/info_map/m4-neck-only_{PAIR}', TEACHER,
-            note='M4 on the neck outputs only (no backbone terms)'),
+            note='M4 on the neck outputs only (no backbone terms)', start_from=STRONG),
         Row('M1-no_box', f'configs/attention_imitation/m1-no-box_{PAIR}', TEACHER,
-            note='M1 without its box-regression terms'),
+            note='M1 without its box-regression terms', start_from=STRONG),
         Row('M2-with_labels', f'configs/confidence_guided/m2_{PAIR}', TEACHER,
             options={'model.use_gt': True},
             note='M2 with ground-truth boxes in its feature mask'),
-        # experiments (issue 18): every loss weight 4x the grad-balance start
-        Row('M1-strong', f'configs/attention_imitation/m1-strong_{PAIR}', TEACHER,
-            note='M1 from 4x its grad-balance weights (experiment)'),
-        Row('M4-strong', f'configs/info_map/m4-strong_{PAIR}', TEACHER,
-            note='M4 from 4x its grad-balance weights (experiment)'),
         Row('mmrazor:cwd', f'configs/mmrazor_cwd/cwd_neck_{PAIR}', TEACHER),
         Row('mmrazor:pkd', f'configs/mmrazor_pkd/pkd_neck_{PAIR}', TEACHER),
         Row('mmrazor:fbkd', f'configs/mmrazor_fbkd/fbkd_neck_{PAIR}', TEACHER),
