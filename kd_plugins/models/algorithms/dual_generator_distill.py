@@ -3,6 +3,7 @@
 A trained teacher and no training data. Two generators make the student's images:
 
     G1 (hard samples)  min  w_adv * L_adv(s(G1(z)), t(G1(z)))       L_adv = -mean|s - t|
+                            [+ w_bn * L_bn(teacher BNs)      with hard_bn_prior=True]
     G2 (easy samples)  min  w_oh * L_oh(t) + w_ie * L_ie(t) + w_bn * L_bn(teacher BNs)
     student            min  w_kd * L_kd(s(x), t(x)),   x = [G1(z1); G2(z2)]
 
@@ -12,7 +13,9 @@ with G2's, as when it trains, so that G1 cannot win by exploiting the student's 
 statistics of a hard-only batch. G2 makes samples the teacher is sure of, spread over the
 classes and with the statistics of its training data (every BN layer's input mean and
 variance matched to its running statistics), so the student does not learn from hard
-samples only. Each student batch holds ``batch_size`` generated images,
+samples only. ``hard_bn_prior=True`` puts the same BN-statistics prior (DeepInversion's)
+on G1 as well, so its hard samples stay near the training data's statistics instead of
+drifting wherever the two networks disagree most. Each student batch holds ``batch_size`` generated images,
 ``hard_ratio : easy_ratio`` of them from G1 : G2 (e.g. 8 at 3:1 -> 6 + 2); each generator
 trains on as many images as it gives the student. One ``train_step``:
 ``generator_iter`` x (G1 step, G2 step), then ``student_iter`` student steps on fresh
@@ -192,6 +195,8 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
         input_shape (tuple): ``(C, H, W)`` the teacher takes; the generators must make it.
         adversarial_loss, onehot_loss, info_entropy_loss, bn_stats_loss, distill_loss
             (dict): the loss configs, each with ``loss_weight``.
+        hard_bn_prior (bool): G1's step also minimises ``bn_stats_loss`` on its
+            images (default False: the BN prior is G2's only).
         data_preprocessor (dict | nn.Module, optional): prepares real images for
             validation (a dict without ``type`` is an mmpretrain ``ClsDataPreprocessor``);
             generated images are already in the teacher's normalised input space.
@@ -217,9 +222,11 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
                  distill_loss: Dict = dict(type='LogitsDistillLoss'),
                  data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
                  init_cfg: Optional[Dict] = None,
-                 teacher_strict: bool = True) -> None:
+                 teacher_strict: bool = True,
+                 hard_bn_prior: bool = False) -> None:
         check_teacher_ckpt(teacher_ckpt)
         check_bool(teacher_strict, 'teacher_strict', DistillConfigError)
+        self.hard_bn_prior = check_bool(hard_bn_prior, 'hard_bn_prior', DistillConfigError)
         self.num_hard, self.num_easy = split_batch(batch_size, hard_ratio, easy_ratio)
         self.batch_size = batch_size
         self.student_iter = check_positive_int(student_iter, 'student_iter',
@@ -268,6 +275,10 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
             raise DistillConfigError(
                 'bn_stats_loss.loss_weight > 0 but the teacher has no BatchNorm layer '
                 'with running statistics; set bn_stats_loss.loss_weight=0')
+        if self.hard_bn_prior and not self.bn_recorder.layers:
+            raise DistillConfigError(
+                'hard_bn_prior=True but the teacher has no BatchNorm layer with running '
+                'statistics to match; set hard_bn_prior=False')
 
     @property
     def student(self) -> nn.Module:
@@ -338,8 +349,12 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
             student = unwrap(self.student)
             with frozen(student):
                 preds_S = student(images, mode='tensor')[:self.num_hard]
-            preds_T = self.teacher(hard, mode='tensor')
+            with self.bn_recorder.recording() if self.hard_bn_prior else \
+                    contextlib.nullcontext():
+                preds_T = self.teacher(hard, mode='tensor')
             losses = dict(loss_adv=self.adversarial_loss(preds_S, preds_T))
+            if self.hard_bn_prior:
+                losses['loss_bn_stats'] = self.bn_stats_loss(*self.bn_recorder.take())
         loss, log_vars = self.parse_losses(losses)
         optim.update_params(loss)
         return add_prefix(log_vars, 'generator_hard')

@@ -26,6 +26,13 @@ Config::
 
 ``num_selected`` smaller than the student's width also puts a selector on the student
 side (both keep their ``num_selected`` most active channels).
+
+``channel_match='adapter'`` replaces the selection by a learned 1x1 conv on the student
+side (student width -> teacher width, no norm or activation; connector
+``ha_adapt_s<stage>``), the usual way other methods bridge widths: both terms then
+compare the adapted student features with all of the teacher's channels. It is the
+ablation of the research claim that selecting the teacher's active channels transfers
+more than learning a projection (``M5-adapter`` in the classification benchmark).
 """
 import copy
 from typing import Dict, Optional, Sequence, Union
@@ -40,6 +47,7 @@ from ..utils.config_checks import DistillConfigError, check_int, is_int
 from .preprocess_aware_distill import PreprocessAwareDistill, inherit_preprocessor
 
 RECORDER = 'ha_backbone'
+CHANNEL_MATCHES = ('select', 'adapter')
 
 
 def _stage_tuple(value, field: str) -> tuple:
@@ -112,6 +120,9 @@ class HybridAttentionDistill(PreprocessAwareDistill):
             stages' shapes at build time (the training input size).
         distiller (dict, optional): ``ConfigurableDistiller`` config with any further
             terms; the attention terms are added to it.
+        channel_match (str): ``'select'`` (the teacher's most active channels, M5) or
+            ``'adapter'`` (a learned 1x1 conv from the student's width to the
+            teacher's; ``num_selected`` must then be None).
         Others: as :class:`PreprocessAwareDistill`.
     """
 
@@ -125,7 +136,16 @@ class HybridAttentionDistill(PreprocessAwareDistill):
                  selector: Optional[dict] = None,
                  probe_shape: Sequence[int] = (3, 32, 32),
                  distiller: Optional[dict] = None,
+                 channel_match: str = 'select',
                  **kwargs) -> None:
+        if channel_match not in CHANNEL_MATCHES:
+            raise DistillConfigError(f'channel_match must be one of {CHANNEL_MATCHES}, '
+                                     f'got {channel_match!r}')
+        if channel_match == 'adapter' and num_selected is not None:
+            raise DistillConfigError(
+                f"num_selected={num_selected!r} selects channels, but channel_match="
+                "'adapter' maps the student to all of the teacher's channels: set "
+                "num_selected=None")
         stages = _stage_tuple(stages, 'stages')
         teacher_stages = stages if teacher_stages is None else \
             _stage_tuple(teacher_stages, 'teacher_stages')
@@ -141,15 +161,20 @@ class HybridAttentionDistill(PreprocessAwareDistill):
         s_plan = probe_stages(architecture, stages, probe_shape, 'student', 'stages')
         t_plan = probe_stages(teacher, teacher_stages, probe_shape, 'teacher',
                               'teacher_stages')
-        counts = self._selected_counts(num_selected, stages, teacher_stages, s_plan,
-                                       t_plan)
+        if channel_match == 'adapter':
+            self._check_sizes(stages, teacher_stages, s_plan, t_plan)
+            counts = tuple(t_plan[t][1][0] for t in teacher_stages)
+        else:
+            counts = self._selected_counts(num_selected, stages, teacher_stages, s_plan,
+                                           t_plan)
         distiller = self._attention_distiller(
             distiller, stages, teacher_stages, s_plan, t_plan, counts, attention_loss,
-            selector or {})
+            selector or {}, channel_match)
         super().__init__(distiller=distiller, teacher=teacher, architecture=architecture,
                          **kwargs)
         self.stages, self.teacher_stages = stages, teacher_stages
         self.num_selected = counts
+        self.channel_match = channel_match
 
     @staticmethod
     def _selected_counts(num_selected, stages, teacher_stages, s_plan, t_plan) -> tuple:
@@ -174,16 +199,21 @@ class HybridAttentionDistill(PreprocessAwareDistill):
                 raise DistillConfigError(
                     f'{where}={k} exceeds the student\'s {s_c} channels at stage {s}: '
                     'channel attention compares equal channel counts')
+        HybridAttentionDistill._check_sizes(stages, teacher_stages, s_plan, t_plan)
+        return counts
+
+    @staticmethod
+    def _check_sizes(stages, teacher_stages, s_plan, t_plan) -> None:
+        for s, t in zip(stages, teacher_stages):
             if s_plan[s][1][1:] != t_plan[t][1][1:]:
                 raise DistillConfigError(
                     f'stages: student stage {s} is {s_plan[s][1][1:]} but teacher stage '
                     f'{t} is {t_plan[t][1][1:]} (H, W); spatial attention needs equal '
                     'sizes: pair stages of equal resolution (teacher_stages)')
-        return counts
 
     @staticmethod
     def _attention_distiller(distiller, stages, teacher_stages, s_plan, t_plan, counts,
-                             attention_loss, selector) -> dict:
+                             attention_loss, selector, channel_match='select') -> dict:
         cfg = copy.deepcopy(dict(distiller or dict(type='ConfigurableDistiller')))
         for key in ('student_recorders', 'teacher_recorders', 'distill_losses',
                     'connectors', 'loss_forward_mappings'):
@@ -201,12 +231,21 @@ class HybridAttentionDistill(PreprocessAwareDistill):
             cfg['distill_losses'][name] = copy.deepcopy(dict(attention_loss))
             preds_S = dict(from_student=True, recorder=RECORDER, data_idx=s_plan[s][0])
             preds_T = dict(from_student=False, recorder=RECORDER, data_idx=t_plan[t][0])
-            for side, preds, chans in (('s', preds_S, s_plan[s][1][0]),
-                                       ('t', preds_T, t_plan[t][1][0])):
-                if k < chans:
-                    conn = f'ha_select_{side}{s}'
-                    cfg['connectors'][conn] = dict(selector, type='ActiveChannelSelector',
-                                                   in_channel=chans, num_selected=k)
-                    preds['connector'] = conn
+            if channel_match == 'adapter':
+                if s_plan[s][1][0] != k:
+                    conn = f'ha_adapt_s{s}'
+                    cfg['connectors'][conn] = dict(
+                        type='ConvModuleConnector', in_channel=s_plan[s][1][0],
+                        out_channel=k, kernel_size=1, norm_cfg=None, act_cfg=None)
+                    preds_S['connector'] = conn
+            else:
+                for side, preds, chans in (('s', preds_S, s_plan[s][1][0]),
+                                           ('t', preds_T, t_plan[t][1][0])):
+                    if k < chans:
+                        conn = f'ha_select_{side}{s}'
+                        cfg['connectors'][conn] = dict(
+                            selector, type='ActiveChannelSelector', in_channel=chans,
+                            num_selected=k)
+                        preds['connector'] = conn
             cfg['loss_forward_mappings'][name] = dict(preds_S=preds_S, preds_T=preds_T)
         return cfg

@@ -15,6 +15,8 @@ from .detection_heads import (SUPPORTED_HEAD_TYPES, box_error, box_values,
 from .hybrid_attention import (HybridAttentionLoss, channel_attention_vector,
                                hybrid_attention_loss, spatial_attention_map)
 from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
+from .logit_standard import (StandardizedKLDivergence, standardize_logits,
+                             standardized_kd_loss)
 from .mutual_metric import (MultiSimilarityLoss, MutualRelationalLoss, anchor_margins,
                             angle_potentials, check_positives, multi_similarity_loss,
                             relational_angle_loss, relational_distance_loss,
@@ -34,7 +36,8 @@ __all__ = [
     'HybridAttentionLoss', 'channel_attention_vector', 'hybrid_attention_loss',
     'spatial_attention_map', 'BoundaryAwareMultiTeacherKDLoss', 'boundary_pixel_weights',
     'multi_teacher_pixel_kd', 'teacher_quality', 'teacher_weights', 'InfoMapDistillLoss',
-    'info_map_distill_loss', 'information_map', 'MultiSimilarityLoss',
+    'info_map_distill_loss', 'information_map', 'StandardizedKLDivergence',
+    'standardize_logits', 'standardized_kd_loss', 'MultiSimilarityLoss',
     'MutualRelationalLoss', 'anchor_margins', 'angle_potentials', 'check_positives',
     'multi_similarity_loss', 'relational_angle_loss', 'relational_distance_loss',
     'relative_distances', 'student_better_anchors'

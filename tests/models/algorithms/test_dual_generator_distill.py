@@ -87,6 +87,7 @@ def test_split_batch():
     (dict(student_iter=0), 'student_iter must be a positive int'),
     (dict(generator_iter=1.5), 'generator_iter must be a positive int'),
     (dict(input_shape=(16, 16)), r'input_shape must be \(C, H, W\)'),
+    (dict(hard_bn_prior='yes'), 'hard_bn_prior'),
 ])
 def test_bad_schedule_fields_are_named(kwargs, match):
     with pytest.raises(DistillConfigError, match=match):
@@ -225,6 +226,25 @@ def test_zero_ratio_leaves_that_generator_alone():
     assert not any(k.startswith('generator_easy') for k in log)
     assert not changed(before, algo.generator_easy)
     assert algo.generate().shape[0] == 8
+
+
+def test_hard_bn_prior_puts_the_bn_statistics_term_on_g1():
+    """``hard_bn_prior=True``: G1's step also matches the teacher's BN statistics on its
+    images (the term's value and a gradient reach G1); off by default."""
+    torch.manual_seed(0)
+    plain = build()
+    plain.train()
+    assert 'generator_hard.loss_bn_stats' not in plain.train_hard_generator(
+        optim_wrappers(plain)['generator_hard'])
+    torch.manual_seed(0)
+    algo = build(hard_bn_prior=True, adversarial_loss=dict(
+        type='HardSampleAdversarialLoss', loss_weight=0.0))
+    algo.train()
+    before = snapshot(algo.generator_hard)
+    log = algo.train_hard_generator(optim_wrappers(algo)['generator_hard'])
+    assert log['generator_hard.loss_bn_stats'] > 0
+    assert changed(before, algo.generator_hard)  # moved by the BN term alone
+    assert algo.bn_recorder.records == [] and not algo.bn_recorder.active
 
 
 def test_bn_recorder_records_inputs_only_while_recording():

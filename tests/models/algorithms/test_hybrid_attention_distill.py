@@ -99,6 +99,29 @@ def test_train_step_updates_student_and_teacher_activity_only():
     assert torch.equal(sel.selected_indices(), top)
 
 
+def test_adapter_ablation_maps_the_student_to_every_teacher_channel():
+    """``channel_match='adapter'`` (the `M5-adapter` row): a learned 1x1 conv from the
+    student's width to the teacher's at each stage, no selector, and the adapter is
+    trained by the attention terms."""
+    algo = build(channel_match='adapter')
+    conns = algo.distiller.connectors
+    assert sorted(conns.keys()) == ['ha_adapt_s0', 'ha_adapt_s1', 'ha_adapt_s2']
+    convs = [conns[f'ha_adapt_s{i}'].conv_module.conv for i in range(3)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == \
+        [(16, 32, (1, 1)), (32, 64, (1, 1)), (64, 128, (1, 1))]
+    assert algo.num_selected == (32, 64, 128) and algo.channel_match == 'adapter'
+    maps = algo.distiller.loss_forward_mappings
+    assert maps['loss_ha1']['preds_S']['connector'] == 'ha_adapt_s1'
+    assert 'connector' not in maps['loss_ha1']['preds_T']
+    from mmengine.optim import OptimWrapper
+    params = list(algo.student.parameters()) + list(conns.parameters())
+    before = [p.clone() for p in conns.parameters()]
+    algo.train()
+    logs = algo.train_step(toy_batch(algo), OptimWrapper(torch.optim.SGD(params, lr=0.1)))
+    assert all(logs[f'distill.loss_ha{i}'] > 0 for i in range(3))
+    assert any(not torch.equal(b, p) for b, p in zip(before, conns.parameters()))
+
+
 @pytest.mark.parametrize('overrides, match', [
     (dict(num_selected=65, stages=(2, )), "exceeds the student's 64 channels at stage 2"),
     (dict(num_selected=200, stages=(2, )), "exceeds the teacher's 128 channels at stage 2"),
@@ -108,6 +131,10 @@ def test_train_step_updates_student_and_teacher_activity_only():
     (dict(stages=()), 'non-empty sequence of stage indices'),
     (dict(stages=(1, 1)), 'repeats a stage'),
     (dict(num_selected=(8, 8)), 'one per stage'),
+    (dict(channel_match='learned'), "channel_match must be one of"),
+    (dict(channel_match='adapter', num_selected=16), 'set num_selected=None'),
+    (dict(channel_match='adapter', stages=(0, ), teacher_stages=(1, )),
+     'spatial attention needs equal sizes'),
 ])
 def test_bad_config_fails_at_build(overrides, match):
     with pytest.raises(DistillConfigError, match=match):
