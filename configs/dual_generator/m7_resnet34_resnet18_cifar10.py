@@ -38,6 +38,7 @@ model = dict(
     batch_size=batch_size,
     hard_ratio=1.0,
     easy_ratio=1.0,
+    hard_bn_prior=True,  # BN prior on G1 too: the toy benchmark's default (issue 19)
     student_iter=student_iter,
     generator_iter=1,
     input_shape=(3, 32, 32),

@@ -45,10 +45,6 @@ TASK = Task(
         Row('M7-one_generator', f'configs/dual_generator/m7-one-generator_{PAIR}',
             {'model.teacher_ckpt': 'teacher'}, base_options=data_free_options,
             schedule=iters(ITERS), note='M7 with its hard-sample generator G1 only'),
-        # experiment (issue 19): DeepInversion's BN prior on the hard-sample generator
-        Row('M7-hard_bn', f'configs/dual_generator/m7-hard-bn_{PAIR}',
-            {'model.teacher_ckpt': 'teacher'}, base_options=data_free_options,
-            schedule=iters(ITERS), note='M7 with the BN-statistics prior on G1 too'),
         Row('mmrazor:dafl', f'configs/mmrazor_dafl/dafl_{PAIR}', MMRAZOR_TEACHER,
             base_options=data_free_options, schedule=iters(ITERS * STUDENT_ITER)),
         Row('mmrazor:dfad', f'configs/mmrazor_dfad/dfad_{PAIR}', MMRAZOR_TEACHER,
