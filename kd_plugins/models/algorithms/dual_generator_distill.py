@@ -10,19 +10,20 @@ A trained teacher and no training data. Two generators make the student's images
 (the terms are defined in :mod:`kd_plugins.models.losses.data_free`). G1 chases the
 student's weak spots as DFAD does; in its step the student sees G1's images in a batch
 with G2's, as when it trains, so that G1 cannot win by exploiting the student's BN batch
-statistics of a hard-only batch. G2 makes samples the teacher is sure of, spread over the
-classes and with the statistics of its training data (every BN layer's input mean and
-variance matched to its running statistics), so the student does not learn from hard
+statistics of a hard-only batch. G2 makes samples the teacher is sure of, spread over
+the classes and with the statistics of its training data (every BN layer's input mean
+and variance matched to its running statistics), so the student does not learn from hard
 samples only. ``hard_bn_prior=True`` puts the same BN-statistics prior (DeepInversion's)
 on G1 as well, so its hard samples stay near the training data's statistics instead of
-drifting wherever the two networks disagree most. Each student batch holds ``batch_size`` generated images,
-``hard_ratio : easy_ratio`` of them from G1 : G2 (e.g. 8 at 3:1 -> 6 + 2); each generator
-trains on as many images as it gives the student. One ``train_step``:
-``generator_iter`` x (G1 step, G2 step), then ``student_iter`` student steps on fresh
-samples. The teacher stays in eval mode and its weights get no gradient (gradients pass
-through it to the generators); in a generator step the student's weights are frozen, so
-nothing leaks into the student's update. The dataloader only ticks the loop
-(``DataFreePlaceholderDataset``); under DDP each process makes ``batch_size`` images.
+drifting wherever the two networks disagree most. Each student batch holds
+``batch_size`` generated images, ``hard_ratio : easy_ratio`` of them from G1 : G2 (e.g.
+8 at 3:1 -> 6 + 2); each generator trains on as many images as it gives the student. One
+``train_step``: ``generator_iter`` x (G1 step, G2 step), then ``student_iter`` student
+steps on fresh samples. The teacher stays in eval mode and its weights get no gradient
+(gradients pass through it to the generators); in a generator step the student's weights
+are frozen, so nothing leaks into the student's update. The dataloader only ticks the
+loop (``DataFreePlaceholderDataset``); under DDP each process makes ``batch_size``
+images.
 
 Config::
 
@@ -226,7 +227,8 @@ class DualGeneratorDataFreeDistill(BaseAlgorithm):
                  hard_bn_prior: bool = False) -> None:
         check_teacher_ckpt(teacher_ckpt)
         check_bool(teacher_strict, 'teacher_strict', DistillConfigError)
-        self.hard_bn_prior = check_bool(hard_bn_prior, 'hard_bn_prior', DistillConfigError)
+        self.hard_bn_prior = check_bool(hard_bn_prior, 'hard_bn_prior',
+                                        DistillConfigError)
         self.num_hard, self.num_easy = split_batch(batch_size, hard_ratio, easy_ratio)
         self.batch_size = batch_size
         self.student_iter = check_positive_int(student_iter, 'student_iter',

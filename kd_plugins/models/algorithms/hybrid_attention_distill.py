@@ -161,8 +161,8 @@ class HybridAttentionDistill(PreprocessAwareDistill):
         s_plan = probe_stages(architecture, stages, probe_shape, 'student', 'stages')
         t_plan = probe_stages(teacher, teacher_stages, probe_shape, 'teacher',
                               'teacher_stages')
+        self._check_sizes(stages, teacher_stages, s_plan, t_plan)
         if channel_match == 'adapter':
-            self._check_sizes(stages, teacher_stages, s_plan, t_plan)
             counts = tuple(t_plan[t][1][0] for t in teacher_stages)
         else:
             counts = self._selected_counts(num_selected, stages, teacher_stages, s_plan,
@@ -199,7 +199,6 @@ class HybridAttentionDistill(PreprocessAwareDistill):
                 raise DistillConfigError(
                     f'{where}={k} exceeds the student\'s {s_c} channels at stage {s}: '
                     'channel attention compares equal channel counts')
-        HybridAttentionDistill._check_sizes(stages, teacher_stages, s_plan, t_plan)
         return counts
 
     @staticmethod
@@ -213,7 +212,7 @@ class HybridAttentionDistill(PreprocessAwareDistill):
 
     @staticmethod
     def _attention_distiller(distiller, stages, teacher_stages, s_plan, t_plan, counts,
-                             attention_loss, selector, channel_match='select') -> dict:
+                             attention_loss, selector, channel_match) -> dict:
         cfg = copy.deepcopy(dict(distiller or dict(type='ConfigurableDistiller')))
         for key in ('student_recorders', 'teacher_recorders', 'distill_losses',
                     'connectors', 'loss_forward_mappings'):

@@ -16,7 +16,8 @@ The spatial term needs equal feature sizes (any widths); the channel term needs 
 channel counts. Student channel i has no natural partner among the teacher's channels;
 ``channel_pairing='sorted'`` compares the two channel-attention profiles sorted in
 descending order (which share of the activity the most active channel, the second ...
-carries: permutation-free), ``'index'`` pairs channel i with channel i. For a narrower student, put :class:`ActiveChannelSelector` (a connector,
+carries: permutation-free), ``'index'`` pairs channel i with channel i. For a narrower
+student, put :class:`ActiveChannelSelector` (a connector,
 :mod:`kd_plugins.models.connectors.channel_selector`) on the teacher side: it keeps the
 teacher's ``num_selected`` most active channels by activation statistics collected
 during training, so only those are matched. Several stages: one loss per stage.
