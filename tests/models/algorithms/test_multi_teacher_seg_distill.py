@@ -114,6 +114,42 @@ def test_normalized_feature_distance_by_hand():
     assert normalized_feature_distance(s, torch.ones(2, 2, 2, 2)).shape == (2, )
 
 
+def test_feature_term_is_the_docstring_formula():
+    """The algorithm resizes the student feature before each 1x1 adapter and normalises
+    by hand, for speed; the term must equal the plain formula: adapt at the student's
+    size, resize to the teacher's, ``F.normalize``, weight per image."""
+    import torch.nn.functional as F
+    from kd_plugins.models.losses.multi_teacher_seg import pixel_kd_and_weights
+    algo = build()
+    algo.train()
+    data = algo.data_preprocessor(raw_batch(), True)
+    losses = algo.loss(data['inputs'], data['data_samples'])
+    s_feat = algo.student_recorders.get_recorder('feature').get_record_data()
+    s_logits = algo.student_recorders.get_recorder('logits').get_record_data()
+    with torch.no_grad():
+        t_logits, t_feats = algo.run_teachers(data['inputs'])
+    _, w = pixel_kd_and_weights(s_logits, t_logits, seg_labels(data['data_samples']))
+    sizes = {name: f.shape[-2:] for name, f in t_feats.items()}
+    assert sizes['dlv3'] != s_feat.shape[-2:]  # the resize really happens
+    want = 0.
+    for k, name in enumerate(algo.teachers):
+        adapted = F.interpolate(algo.adapters[name](s_feat), size=sizes[name],
+                                mode='bilinear', align_corners=False)
+        diff = F.normalize(adapted, dim=1) - F.normalize(t_feats[name], dim=1)
+        want = want + (w[k] * diff.pow(2).sum(1).flatten(1).mean(1)).mean()
+    got = losses['distill.loss_feature'].item()
+    assert got > 0
+    assert got == pytest.approx(algo.feature_loss_weight * want.item(), rel=1e-5)
+
+
+def test_channel_normalize_matches_torch():
+    import torch.nn.functional as F
+    from kd_plugins.models.algorithms.multi_teacher_seg_distill import channel_normalize
+    x = torch.randn(2, 5, 3, 4)
+    x[0, :, 0, 0] = 0  # a zero vector stays zero
+    assert torch.allclose(channel_normalize(x), F.normalize(x, dim=1), atol=1e-6)
+
+
 def test_train_step_updates_student_and_adapters_not_teachers():
     from mmengine.optim import OptimWrapper
     algo = build()
