@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from kd_plugins.models.losses import (BoundaryAwareMultiTeacherKDLoss,
                                       boundary_pixel_weights, multi_teacher_pixel_kd,
@@ -28,6 +29,47 @@ def test_quality_and_weights_by_hand():
     w = teacher_weights(torch.tensor([[1.0], [0.0]]), temperature=0.5)
     assert w[:, 0].tolist() == pytest.approx([math.e**2 / (math.e**2 + 1),
                                               1 / (math.e**2 + 1)])
+
+
+def test_label_quality_is_argmax_agreement():
+    g = torch.Generator().manual_seed(1)
+    t = torch.randn(3, 4, 9, 7, generator=g)
+    labels = torch.randint(0, 4, (3, 9, 7), generator=g)
+    labels[0, 0, :3] = 255
+    valid = labels != 255
+    want = ((t.argmax(1) == labels) & valid).flatten(1).sum(1) / valid.flatten(1).sum(1)
+    assert torch.allclose(teacher_quality(t, labels), want)
+
+
+def test_miou_quality_by_hand():
+    from kd_plugins.models.losses.multi_teacher_seg import image_miou
+    labels = torch.tensor([[[0, 0, 0, 1]], [[2, 2, 255, 255]]])  # (2, 1, 4)
+    pred = torch.tensor([[[0, 0, 0, 0]], [[2, 0, 1, 1]]])
+    valid = labels != 255
+    # image 0: class 0 IoU 3/4, class 1 (missed thin class) 0/1 -> 0.375, where pixel
+    # accuracy says 0.75; image 1: class 2 IoU 1/2, class 0 (predicted) 0/1 -> 0.25
+    # (the ignored pixels' predictions do not count)
+    assert image_miou(pred, labels, valid, 3).tolist() == pytest.approx([0.375, 0.25])
+    logits = F.one_hot(pred, 3).permute(0, 3, 1, 2).float()
+    assert teacher_quality(logits, labels, label_quality='miou').tolist() == \
+        pytest.approx([0.375, 0.25])
+    assert teacher_quality(logits, labels).tolist() == pytest.approx([0.75, 0.5])
+    nothing = torch.full((1, 1, 4), 255)
+    assert image_miou(pred[:1], nothing, nothing != 255, 3).tolist() == [1.0]
+
+
+def test_miou_quality_weights_a_teacher_that_misses_a_thin_class_down():
+    labels = torch.zeros(1, 8, 8, dtype=torch.long)
+    labels[0, :, 3] = 1  # a one-pixel-wide "vessel"
+    good = F.one_hot(labels, 2).permute(0, 3, 1, 2).float() * 5
+    blind = F.one_hot(torch.zeros_like(labels), 2).permute(0, 3, 1, 2).float() * 5
+    kw = dict(quality='labels', weight_temperature=0.1)
+    from kd_plugins.models.losses.multi_teacher_seg import image_teacher_weights
+    w_px = image_teacher_weights([good, blind], labels, **kw)
+    w_iou = image_teacher_weights([good, blind], labels, label_quality='miou', **kw)
+    assert w_iou[1, 0] < w_px[1, 0] / 10  # pixel accuracy 7/8 hides the missed class
+    with pytest.raises(ValueError, match='label_quality'):
+        BoundaryAwareMultiTeacherKDLoss(label_quality='iou')
 
 
 def test_boundary_pixel_weights_by_hand():
