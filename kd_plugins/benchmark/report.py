@@ -51,6 +51,8 @@ METHODS = {
 TITLES = {'detection': 'Detection', 'semi-supervised': 'Semi-supervised detection',
           'classification': 'Classification', 'data-free': 'Data-free',
           'segmentation': 'Segmentation', 'retrieval': 'Metric-learning'}
+# names of Task.secondary keys in the markdown
+SECONDARY = {'boundary_F': 'Boundary F'}
 SUMMARY = '<!-- benchmark:summary -->'
 END = '<!-- /benchmark -->'
 
@@ -82,7 +84,45 @@ def ablated_method(name):
     return m.group(1) if m else None
 
 
+def reference_of(task, name):
+    """The row an ablation / variant row is compared with (``M4`` for ``M4-neck_only``,
+    a baseline's ``variant_of``); None for other rows."""
+    row = task.row(name)
+    return (row and row.variant_of) or ablated_method(name)
+
+
 # ------------------------------------------------------------------------ document
+def _secondary_and_drops(task, rows, per, base):
+    """Into each distilling row's extra: ``paired_<k>`` (the task's secondary metrics,
+    paired against every baseline and its ablation reference, this row minus that one)
+    and ``paired_drop_vs`` (``Row.drop_vs``)."""
+    by_name = {r['name']: r for r in rows}
+    for r in rows:
+        if 'sweep' not in r:
+            continue
+        name, extra = r['name'], r['extra']
+        ref = reference_of(task, name)
+        for k in task.secondary:
+            mine = extra.get(f'{k}_per_seed')
+            out = {}
+            for other in [b for b in base if b != name] + [ref]:
+                theirs = by_name.get(other, {}).get('extra', {}).get(f'{k}_per_seed')
+                if mine and theirs and len(theirs) == len(mine):
+                    out[other] = paired(mine, theirs)
+            if out:
+                extra[f'paired_{k}'] = out
+        other = task.row(name).drop_vs
+        other_ref = other and reference_of(task, other)
+        if ref in per and other in per and other_ref in per and \
+                len({len(per[n]) for n in (name, ref, other, other_ref)}) == 1:
+            mine = [a - b for a, b in zip(per[ref], per[name])]
+            theirs = [a - b for a, b in zip(per[other_ref], per[other])]
+            extra['paired_drop_vs'] = dict(
+                row=other, ref=ref, other_ref=other_ref, drop=paired(per[ref], per[name]),
+                other_drop=paired(per[other_ref], per[other]),
+                **paired(theirs, mine))
+
+
 def _extra_means(results):
     keys = list(results[0].get('extra') or {})
     out = {}
@@ -109,7 +149,8 @@ def document(r):
     student = per.get('student')
     s_mean = statistics.fmean(student) if student else None
     t_mean = statistics.fmean(per['teacher']) if 'teacher' in per else None
-    base = [n for n in per if is_baseline(n) and states[n].role == 'distilling']
+    base = [n for n in per if is_baseline(n) and states[n].role == 'distilling'
+            and not (task.row(n) and task.row(n).variant_of)]  # variants are ablations
     timing = plan.timing or {}
     rows, failed = [], []
     for name in names:
@@ -126,6 +167,8 @@ def document(r):
         extra = _extra_means(results)
         extra.update(config=st.config, schedule=st.schedule,
                      seconds_per_seed=[x.get('seconds') for x in results])
+        if task.row(name) and task.row(name).note:
+            extra['note'] = task.row(name).note
         if st.role == 'distilling':
             row['start'] = {'loss_weights': st.start, 'from': st.start_from}
             row['sweep'] = [dict(scale=sc, val=round(st.sweep[sc]['value'], 5))
@@ -141,7 +184,7 @@ def document(r):
             ref = 'student' if is_baseline(name) or best is None else best
             if ref in per:
                 row['paired_vs'] = dict(row=ref, **paired(vals, per[ref]))
-            method = ablated_method(name)
+            method = reference_of(task, name)
             if method in per and len(per[method]) == len(vals):
                 # the research claim of an ablation: the method beats it
                 extra['paired_method_vs_ablation'] = dict(
@@ -169,6 +212,7 @@ def document(r):
             row['peak_mem_mb'] = max(mems)
         row['extra'] = extra
         rows.append(row)
+    _secondary_and_drops(task, rows, per, base)
     if plan.timing_failed:
         failed.append(dict((k, plan.timing_failed.get(k)) for k in (
             'row', 'tag', 'seed', 'log', 'returncode', 'reason')))
@@ -187,7 +231,7 @@ def document(r):
             teachers={t.name: dict(config=t.config, schedule=t.schedule.describe(
                 t.schedule.at(s.scale, s.smoke)), select_on_val=t.select_on_val,
                 report_seeds=t.report_seeds) for t in task.teachers},
-            best_teacher=plan.best,
+            best_teacher=plan.best, secondary=list(task.secondary),
             data=dict(root=data.root_at(s.scale), kind=data.kind, args=meta.get('args'),
                       flags=data.flags(s.scale)),
             timing={k: v for k, v in timing.items() if k not in (
@@ -206,6 +250,10 @@ def _delta(p, vs=None):
     if vs:
         text += f' vs {vs}'
     return text + (' (beats)' if p['beats'] else ' (does not beat)')
+
+
+def _loss(p):
+    return f'{p["mean"]:+.4f} ± ' + ('n/a' if p['se'] is None else _num(p['se']))
 
 
 def _weights(start):
@@ -275,6 +323,25 @@ def markdown(doc, notes=''):
         lines += ['', 'Ablations (paired over the seeds, the method minus its ablation row; '
                   '"beats": the method beats the ablation):', '']
         lines += [f'- {p["row"]} - {name}: {_delta(p)}' for name, p in ablations]
+    for r in doc['rows']:
+        p = r.get('extra', {}).get('paired_drop_vs')
+        if p:
+            lines += ['', f'Loss to the variant row: {p["ref"]} - {r["name"]} = '
+                      f'{_loss(p["drop"])}; {p["other_ref"]} - {p["row"]} = '
+                      f'{_loss(p["other_drop"])}; the difference of the two losses '
+                      f'(theirs - ours): {_delta(p)} ("beats": {r["name"]} loses less).']
+    for key in doc['settings'].get('secondary', []):
+        label = SECONDARY.get(key, key)
+        pairs = [(r['name'], other, p) for r in doc['rows']
+                 for other, p in r.get('extra', {}).get(f'paired_{key}', {}).items()]
+        if pairs:
+            lines += ['', f'{label} (paired over the seeds, the row minus the other; '
+                      'rule 5):', '']
+            lines += [f'- {name} - {other}: {_delta(p)}' for name, other, p in pairs]
+    notes = [(r['name'], r['extra']['note']) for r in doc['rows']
+             if r.get('extra', {}).get('note')]
+    if notes:
+        lines += ['', 'Rows:', ''] + [f'- {name}: {note}' for name, note in notes]
     cal = doc['calibration']
     lines += ['', 'Calibration (protocol v2, rule 2):', '']
     for name, ok in cal.get('checks_met', {}).items():

@@ -129,7 +129,11 @@ class Row:
     Sweep keys: ``sweep_keys`` when given, else the config's ``sweep_weights`` variable,
     else ``default_sweep_keys``, else every ``model.distiller.distill_losses.*.
     loss_weight``. ``derived_from``: not trained; the
-    teacher of that row's seed runs, exported and tested on test (M8-teacher)."""
+    teacher of that row's seed runs, exported and tested on test (M8-teacher).
+    ``variant_of``: the row this one varies, for a baseline (an ``M<k>-...`` row varies
+    ``M<k>``): reported as that row minus this one, like an ablation. ``drop_vs``: another
+    variant row; reported: how much less this row's reference loses to this row than
+    that row's reference loses to that row (per seed, paired)."""
     name: str
     config: Any = None
     teachers: dict = field(default_factory=dict)
@@ -142,6 +146,8 @@ class Row:
     default_sweep_keys: Optional[tuple] = None
     derived_from: Optional[str] = None
     note: str = ''
+    variant_of: Optional[str] = None
+    drop_vs: Optional[str] = None
 
     @property
     def distilling(self):
@@ -178,7 +184,8 @@ class Task:
     ``base_options(root)``: every run (data root, loaders); ``split_options(root, split,
     loader)``: point ``<loader>_dataloader`` / ``<loader>_evaluator`` at ``split``;
     ``read_metrics(log_text, run_dir)``: ``dict(value, extra, per_class)`` of the run's
-    evaluation or None."""
+    evaluation or None. ``secondary``: keys of that ``extra`` compared paired like the
+    metric (rule 5: "beats on mIoU and on boundary F")."""
     name: str
     task: str
     dataset: str
@@ -194,6 +201,7 @@ class Task:
     timing_iters: int = 12
     minutes_per_run: float = 5.0
     notes: str = ''
+    secondary: tuple = ()
 
     def dataset_at(self, scale):
         return self.dataset if scale == 1 else f'{self.dataset}-x{scale}'

@@ -584,3 +584,41 @@ def test_an_ablation_row_is_compared_with_its_method(fake, validate_bench):
     assert '- M1 - M1-no_a: +0.0300 ± 0.0000 (beats)' in table
     assert report.ablated_method('M8-teacher') == 'M8'  # derived rows are skipped above
     assert report.ablated_method('mmrazor:cwd') is None
+
+
+def test_secondary_metric_variant_baseline_and_the_drop_to_a_weak_variant(
+        fake, validate_bench):
+    """``Task.secondary`` is compared paired like the metric; a baseline's
+    ``variant_of`` row is its reference (and never the best baseline); ``drop_vs``
+    reports how much less one variant loses than another (M6+weak against equal-weight
+    +weak, issue 20)."""
+    task, settings, tmp = fake
+    m1, x = task.rows[1], task.rows[2]
+    rows = task.rows + (
+        Row('M1-plus_w', m1.config, TEACHER, options={'model.width': 3},
+            drop_vs='mmrazor:x+w'),
+        Row('mmrazor:x+w', x.config, TEACHER, options={'model.width': 3},
+            variant_of='mmrazor:x'))
+    runner = FakeRunner(test={'M1-plus_w': 0.355, 'mmrazor:x+w': 0.28})
+    _, _, results = execute(dataclasses.replace(task, rows=rows, secondary=('AP50', )),
+                            settings, runner)
+    doc = report.publish(results, say=lambda *a: None)
+    path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
+    assert validate_bench.check(str(path), v2=True) == []
+    by = {r['name']: r for r in doc['rows']}
+    # AP50 is bbox_mAP + 0.2 in the fake log: the same paired differences
+    ap = by['M1']['extra']['paired_AP50']
+    assert set(ap) == {'mmrazor:x'}  # the variant is no comparison row
+    assert ap['mmrazor:x']['mean'] == pytest.approx(0.03) and ap['mmrazor:x']['beats']
+    assert by['M1-plus_w']['extra']['paired_AP50']['M1']['mean'] == pytest.approx(-0.005)
+    assert by['M1']['extra']['paired_vs_best_baseline']['row'] == 'mmrazor:x'
+    v = by['mmrazor:x+w']['extra']['paired_method_vs_ablation']
+    assert v['row'] == 'mmrazor:x' and v['mean'] == pytest.approx(0.05)
+    drop = by['M1-plus_w']['extra']['paired_drop_vs']
+    assert drop['row'] == 'mmrazor:x+w' and drop['ref'] == 'M1'
+    assert drop['drop']['mean'] == pytest.approx(0.005)
+    assert drop['other_drop']['mean'] == pytest.approx(0.05)
+    assert drop['mean'] == pytest.approx(0.045) and drop['beats']
+    table = (tmp / 'out' / 'detection-toy-fake-test.md').read_text()
+    assert '- M1 - mmrazor:x: +0.0300 ± 0.0000 (beats)' in table
+    assert 'the difference of the two losses (theirs - ours): +0.0450' in table
