@@ -11,7 +11,8 @@ Endpoints:
 - ``POST /api/segment`` (multipart, field ``file``): JSON with the image size, the
   classes and palette, the pixel count per class, ``latency_ms`` (server time from the
   received upload to the encoded answer, waiting for admission and the model included),
-  ``inference_ms`` (the forward pass alone) and the mask and overlay as base64 PNGs.
+  ``inference_ms`` (the forward pass alone) and, as base64 PNGs, the mask, the image
+  (as decoded), the mask in the class colours and the overlay (both blended).
   ``?format=png`` answers the mask PNG itself (8-bit, pixel value = class index; the
   latencies are in the ``X-Latency-Ms`` / ``X-Inference-Ms`` headers).
 - ``GET /api/health``: ``status: ok`` with the model and its classes and palette.
@@ -51,8 +52,8 @@ import os.path as osp
 import time
 
 from .images import (ACCEPTED_FORMATS, CONVERTED_MODES, DEFAULT_MAX_PIXELS,
-                     ImageRejected, check_max_pixels, decode_image, encode_png,
-                     probe_image)
+                     ImageRejected, check_max_pixels, decode_image, encode_palette_png,
+                     encode_png, probe_image)
 
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 DEFAULT_MAX_WAIT_S = 10.0
@@ -253,6 +254,9 @@ def trim_heap():
     return True
 
 
+PNG_KEYS = ('mask_png', 'image_png', 'colour_png', 'overlay_png')  # base64 in the JSON
+
+
 def read_index_html():
     with open(osp.join(STATIC_DIR, 'index.html'), encoding='utf-8') as f:
         return f.read()
@@ -272,7 +276,9 @@ def segment_upload(segmenter, source, max_pixels, with_images=True, received=Non
                    bytes=details['bytes']),
         classes=list(segmenter.classes), palette=[list(c) for c in segmenter.palette],
         pixel_counts=segmenter.pixel_counts(mask), mask=mask, mask_png=mask_png)
-    if with_images:
+    if with_images:  # the page shows the image and the colour mask over it
+        result['image_png'] = encode_png(rgb)
+        result['colour_png'] = encode_palette_png(mask, segmenter.palette)
         overlay = segmenter.overlay(rgb, mask)
         del rgb
         result['overlay_png'] = encode_png(overlay)
@@ -292,7 +298,7 @@ def render_answer(result, as_png):
                    'Content-Disposition': 'inline; filename="mask.png"'}
         return Response(result['mask_png'], media_type='image/png', headers=headers)
     result.pop('mask')
-    for key in ('mask_png', 'overlay_png'):
+    for key in PNG_KEYS:
         result[key] = base64.b64encode(result[key]).decode('ascii')
     return JSONResponse(result)
 

@@ -204,3 +204,17 @@ def encode_png(array, compress_level=1):
     Image.fromarray(np.ascontiguousarray(array)).save(
         buf, format='PNG', compress_level=compress_level)
     return buf.getvalue()
+
+
+def encode_palette_png(mask, palette, compress_level=1):
+    """PNG bytes of a class-index mask (``uint8`` H x W) in palette mode: each pixel
+    shows its class colour (``palette``: one RGB triple per class) and the file stays
+    as small as the mask."""
+    from PIL import Image
+    mask = np.ascontiguousarray(mask, dtype=np.uint8)
+    image = Image.frombytes('P', (mask.shape[1], mask.shape[0]), mask.tobytes())
+    flat = [int(v) for colour in palette for v in colour]
+    image.putpalette(flat + [0] * (768 - len(flat)))
+    buf = io.BytesIO()
+    image.save(buf, format='PNG', compress_level=compress_level)
+    return buf.getvalue()

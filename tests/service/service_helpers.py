@@ -20,6 +20,13 @@ def exported_toy_student(tmp_path_factory):
     """``make_toy_student`` once per session: 2 iterations of unet-c12, exported
     (``KD_TOY_STUDENT_ITERS=N`` trains N, e.g. for a screenshot of a model that has
     learned something)."""
+    given = os.environ.get('KD_SERVE_STUDENT')  # an export folder (the screenshot's)
+    if 'student' not in _SHARED and given:
+        data = os.environ.get('KD_SERVE_DATA')
+        assert data, 'KD_SERVE_STUDENT needs KD_SERVE_DATA (toy data with img_dir/val)'
+        _SHARED['student'] = dict(config=osp.join(given, 'student.py'),
+                                  checkpoint=osp.join(given, 'student.pth'),
+                                  data_root=data)
     if 'student' not in _SHARED:
         from kd_plugins.service.toy_student import make_toy_student
         out = tmp_path_factory.mktemp('toy_student')

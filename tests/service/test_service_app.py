@@ -81,8 +81,9 @@ def test_health_and_info_report_model_and_classes(client, segmenter):
     assert info['classes'] == CLASSES
     page = client.get('/')
     assert page.status_code == 200 and 'text/html' in page.headers['content-type']
-    for element in ('id="file"', 'id="overlay"', 'id="latency"', 'id="legend"',
-                    'id="download"', 'download="mask.png"'):
+    for element in ('id="file"', 'id="image"', 'id="colours"', 'id="opacity"',
+                    'id="latency"', 'id="legend"', 'id="download"',
+                    'download="mask.png"'):
         assert element in page.text
     assert 'http://' not in page.text and 'https://' not in page.text  # offline page
 
@@ -107,6 +108,14 @@ def test_json_mask_equals_mmseg_inference(client, student):
     assert body['pixel_counts'] == dict(zip(CLASSES, counts.tolist()))
     overlay = png_array(base64.b64decode(body['overlay_png']))
     assert overlay.shape == (128, 128, 3)
+    # the page's two views: the image as decoded, the mask in the class colours
+    rgb = np.asarray(Image.open(path).convert('RGB'))
+    np.testing.assert_array_equal(png_array(base64.b64decode(body['image_png'])), rgb)
+    with Image.open(io.BytesIO(base64.b64decode(body['colour_png']))) as colour:
+        assert colour.mode == 'P'  # as small as the mask
+        np.testing.assert_array_equal(np.asarray(colour), mask)
+        np.testing.assert_array_equal(np.asarray(colour.convert('RGB')),
+                                      np.asarray(body['palette'], np.uint8)[mask])
     assert body['latency_ms'] >= body['inference_ms'] > 0
 
 

@@ -1,14 +1,18 @@
 """The service's page in a real browser: headless chromium (selenium) uploads a toy tile
-to ``tools/serve_seg.py``, sees the overlay, the latency and the legend, and downloads
-mask.png. chromium and chromedriver come from ``tools/install_browser.sh`` (run by
-``tools/run_tests.sh``); without them this test fails, it is not skipped.
+to ``tools/serve_seg.py``, sees the image beside the mask over it (with its opacity
+slider), the latency and the legend, and downloads mask.png. chromium and chromedriver
+come from ``tools/install_browser.sh`` (run by ``tools/run_tests.sh``); without them this
+test fails, it is not skipped.
 
-``KD_SAVE_SCREENSHOT=1`` also writes the page to ``docs/images/serve_seg.png``; the
-README's was made with ``KD_TOY_STUDENT_ITERS=300`` (a student that has learned a little
-instead of the 2-iteration one)::
+``KD_SAVE_SCREENSHOT=1`` also writes the page to ``docs/images/serve_seg.png``. The
+README's shows the benchmark's M6 student (exported) on a test tile with thin vessels
+(``KD_SERVE_STUDENT``: an export folder; ``KD_SERVE_DATA``: toy data whose
+``img_dir/val`` the test reads; ``KD_SCREENSHOT_TILE``: the tile uploaded)::
 
-    KD_SAVE_SCREENSHOT=1 KD_TOY_STUDENT_ITERS=300 python -m pytest \
-        tests/service/test_service_browser.py
+    KD_SAVE_SCREENSHOT=1 KD_SERVE_STUDENT=work_dirs/m6_student/export \
+        KD_SERVE_DATA=data/bench/toy_seg \
+        KD_SCREENSHOT_TILE=data/bench/toy_seg/img_dir/test/<tile>.png \
+        python -m pytest tests/service/test_service_browser.py
 """
 import os
 import os.path as osp
@@ -93,7 +97,7 @@ def test_page_uploads_shows_overlay_and_downloads_mask(server, browser, tmp_path
                                                        tmp_path_factory):
     from selenium.webdriver.common.by import By
     student = exported_toy_student(tmp_path_factory)
-    tile_path = val_image_paths(student)[0]
+    tile_path = os.environ.get('KD_SCREENSHOT_TILE') or val_image_paths(student)[0]
     status, _, expected = post_image(server.url, open(tile_path, 'rb').read(), fmt='png')
     assert status == 200
     expected = png_array(expected)
@@ -112,11 +116,30 @@ def test_page_uploads_shows_overlay_and_downloads_mask(server, browser, tmp_path
 
     assert upload(browser, tile_path) == 'done'
     assert not browser.find_element(By.ID, 'error').is_displayed()
-    wait_for('the overlay image', lambda: browser.execute_script(
-        "const o = document.getElementById('overlay');"
-        "return o.complete && o.naturalWidth"))
-    assert browser.execute_script(
-        "return document.getElementById('overlay').naturalHeight") == 128
+    for view in ('image', 'under', 'colours'):
+        wait_for(f'the {view} view', lambda: browser.execute_script(
+            f"const o = document.getElementById('{view}');"
+            "return o.complete && o.naturalWidth"))
+        assert browser.execute_script(
+            f"return document.getElementById('{view}').naturalHeight") == 128
+    # the mask layer shows each pixel in its class colour, as the server's mask says
+    drawn = np.asarray(browser.execute_script(
+        "const o = document.getElementById('colours'), c = document.createElement("
+        "'canvas'); c.width = o.naturalWidth; c.height = o.naturalHeight;"
+        "const x = c.getContext('2d'); x.drawImage(o, 0, 0);"
+        "return Array.from(x.getImageData(0, 0, c.width, c.height).data);"),
+        np.uint8).reshape(128, 128, 4)[..., :3]
+    palette = np.asarray(browser.execute_script(
+        "return fetch('api/health').then(r => r.json()).then(h => h.palette)"), np.uint8)
+    np.testing.assert_array_equal(drawn, palette[expected])
+    # the opacity slider: the image alone at 0 %, the mask alone at 100 %
+    for value in (0, 100, 60):
+        browser.execute_script(
+            "const s = document.getElementById('opacity'); s.value = arguments[0];"
+            "s.dispatchEvent(new Event('input'));", value)
+        assert float(browser.execute_script(
+            "return document.getElementById('colours').style.opacity")) == value / 100
+        assert browser.find_element(By.ID, 'opacity-value').text == f'{value} %'
     latency = browser.find_element(By.ID, 'latency').text
     assert 'ms on the server' in latency and 'round trip' in latency
     rows = browser.find_elements(By.CSS_SELECTOR, '#legend tbody tr')
