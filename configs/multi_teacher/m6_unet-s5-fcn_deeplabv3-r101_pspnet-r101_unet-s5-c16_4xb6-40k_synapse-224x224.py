@@ -4,9 +4,10 @@
 # mmseg's retinal-vessel teacher), DeepLabV3-R101-D8 and PSPNet-R101-D8 (dilated ResNet
 # context models; configs/_base_/distill/r101-d8_seg_teachers.py), all with 9 classes ->
 # UNet-S5 at base width 16 + FCN head (configs/_base_/distill/m6_unet-s5-c16_40k.py).
-# mmseg ships no Synapse checkpoints of these: train each teacher first as a plain mmseg
-# model on this data (its `model.teachers.<name>.model` below with this config's data and
-# schedule), then pass the local checkpoints:
+# mmseg ships no Synapse checkpoints of these: train each teacher first with its plain
+# mmseg config (this config's teacher model, data and schedule; configs/segmentors/
+# unet-s5-d16_fcn_, deeplabv3_r101-d8_ and pspnet_r101-d8_4xb6-40k_synapse-224x224.py),
+# then pass the local checkpoints:
 #   tools/dist_train.sh THIS 4 --cfg-options model.teachers.fcn.ckpt_path=FCN.pth \
 #     model.teachers.deeplabv3.ckpt_path=DLV3.pth model.teachers.pspnet.ckpt_path=PSP.pth
 #   mim train kd_plugins THIS --launcher pytorch --gpus 4 --cfg-options (the same three)
