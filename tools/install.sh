@@ -118,6 +118,7 @@ for k, v in want.items():
 import ftfy, regex, joblib, pytest, click, rich, tabulate, pandas, modelindex  # noqa
 import scipy.io  # noqa  (Cars196Retrieval)
 import fastapi, uvicorn, multipart, httpx, selenium  # noqa  (web service + its tests)
+import sklearn, faiss, pytorch_metric_learning  # noqa  (retrieval metric + its tests)
 import kd_plugins  # noqa  (editable install present)
 from mim.utils import get_installed_path
 import os.path as osp

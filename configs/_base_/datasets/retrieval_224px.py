@@ -35,5 +35,5 @@ val_dataloader = dict(
     dataset=dict(split='test', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='EmbeddingRecallNMI', topk=(1, 2, 4, 8), distance='cosine',
-                     nmi=True)
+                     nmi=True, nmi_backend='faiss')
 test_evaluator = val_evaluator

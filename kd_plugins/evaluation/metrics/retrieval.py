@@ -9,19 +9,37 @@ the raw embeddings) and the gallery ranked by increasing d, ties broken by galle
     R@K = #{queries with a same-label sample among their K nearest} / #queries
 
 A query whose class has no other sample in the set can never hit: it counts as a miss
-(with a warning). NMI clusters the embeddings (L2-normalised first for ``'cosine'``)
-with k-means into as many clusters as there are labels, then, with natural logs,
+(with a warning; pytorch-metric-learning's ``precision_at_1`` drops such queries
+instead, so with lonely queries it is ours x N / (N - lonely)). NMI clusters the
+embeddings (L2-normalised first for ``'cosine'``) with k-means into as many clusters as
+there are labels, then, with natural logs,
 
     H(Y) = -sum_y p(y) log p(y)      I(Y; C) = sum_{y,c} p(y, c) log p(y, c) / (p(y) p(c))
     NMI = 2 I(Y; C) / (H(Y) + H(C))   (arithmetic-mean normalisation; 1 if both H are 0)
 
-k-means: k-means++ seeding from a ``torch.Generator`` seeded with ``nmi_seed``, Lloyd
-iterations until the assignments stop changing (or ``nmi_max_iter``), an empty cluster
-re-seeded from the point farthest from its centre, the lowest-inertia run of
-``nmi_restarts`` kept; deterministic for a seed on the CPU. Both parts run over chunks
-of ``chunk_size`` rows, never an N x N (or N x #classes) matrix at once. On SOP (60k
-images, 11316 classes) the k-means is by far the slowest part: ``nmi=False`` skips it
-(``device='cuda'`` speeds it up). Reported in percent, like mmpretrain's accuracy:
+computed by scikit-learn's ``normalized_mutual_info_score`` (its default, the same
+formula). k-means (``nmi_backend``):
+
+- ``'faiss'`` (default): ``faiss.Kmeans`` with k-means++ seeding from ``nmi_seed``,
+  ``nmi_max_iter`` Lloyd iterations, the lowest-inertia of ``nmi_restarts`` runs
+  (``nredo``), on the CPU. The library pytorch-metric-learning's accuracy calculator
+  uses (its defaults: random seeding, 20 iterations, one run). Measured against the
+  project's own k-means at 6,000 points, 1,000 clusters, 64-d, one thread: 0.3 s
+  against 1.1 s at the same inertia (within 0.1 %).
+- ``'torch'``: the project's own k-means (k-means++ seeding from a ``torch.Generator``,
+  Lloyd iterations until the assignments stop changing or ``nmi_max_iter``, an empty
+  cluster re-seeded from the point farthest from its centre, the lowest-inertia of
+  ``nmi_restarts`` runs), kept for machines without faiss (the GPU check kit) and for
+  ``device='cuda'``; deterministic for a seed on the CPU.
+
+Recall@K stays the project's own code: exact ties broken by gallery index (faiss's order
+of equal distances is unspecified) and GPU tensors with ``device='cuda'``; faiss's flat
+search was about 12x faster on 12,000 128-d embeddings (one thread), a candidate when
+evaluation time matters. Both parts run over chunks of ``chunk_size`` rows, never an
+N x N (or N x #classes) matrix at once. tests/evaluation/metrics/
+test_retrieval_agreement.py checks Recall@K, NMI and k-means against
+pytorch-metric-learning, faiss and scikit-learn on the same embeddings. Reported in
+percent, like mmpretrain's accuracy:
 ``R@1``, ``R@2``, ... and ``NMI`` (``retrieval/R@1`` etc. with the default prefix).
 The model's ``predict`` must store the embedding as ``pred_embedding`` in each data
 sample (e.g. an ``ImageClassifier`` with kd_plugins' ``EmbeddingHead``).
@@ -29,7 +47,7 @@ sample (e.g. an ``ImageClassifier`` with kd_plugins' ``EmbeddingHead``).
 Config::
 
     val_evaluator = dict(type='EmbeddingRecallNMI', topk=(1, 2, 4, 8),
-                         distance='cosine', nmi=True)
+                         distance='cosine', nmi=True, nmi_backend='faiss')
 """
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -43,6 +61,7 @@ from ...models.utils.config_checks import (check_bool, check_int, check_positive
                                            is_int)
 
 DISTANCES = ('cosine', 'euclidean')
+NMI_BACKENDS = ('faiss', 'torch')
 
 
 def check_topk(topk) -> Tuple[int, ...]:
@@ -133,31 +152,48 @@ def recall_at_k(emb: torch.Tensor, labels, topk: Sequence[int] = (1, 2, 4, 8),
     return {k: hits[ks[k]] / n for k in topk}
 
 
-def _entropy(counts: torch.Tensor, n: int) -> torch.Tensor:
-    p = counts.double() / n
-    return -(p * p.log()).sum()
-
-
 def nmi(labels, clusters) -> float:
     """Normalised mutual information 2 I(Y; C) / (H(Y) + H(C)) in [0, 1] of two
-    partitions of the same samples (any integer ids; 1.0 when both are constant)."""
+    partitions of the same samples (any integer ids; 1.0 when both are constant):
+    scikit-learn's ``normalized_mutual_info_score`` (arithmetic mean)."""
+    from sklearn.metrics import normalized_mutual_info_score
     y = torch.as_tensor(labels).reshape(-1)
-    c = torch.as_tensor(clusters).reshape(-1).to(y.device)
+    c = torch.as_tensor(clusters).reshape(-1)
     if y.numel() != c.numel() or y.numel() == 0:
         raise ValueError(f'labels ({y.numel()}) and clusters ({c.numel()}) must be '
                          'equally long and non-empty')
-    n = y.numel()
-    _, y, cy = torch.unique(y, return_inverse=True, return_counts=True)
-    _, c, cc = torch.unique(c, return_inverse=True, return_counts=True)
-    hy, hc = _entropy(cy, n), _entropy(cc, n)
-    if hy + hc <= 0:
-        return 1.0
-    # the joint distribution over the occupied (label, cluster) cells only
-    pair, cj = torch.unique(y * cc.numel() + c, return_counts=True)
-    pj = cj.double() / n
-    mi = (pj * (pj.log() - (cy[pair // cc.numel()].double() / n).log()
-                - (cc[pair % cc.numel()].double() / n).log())).sum()
-    return float((2 * mi / (hy + hc)).clamp(0, 1))
+    score = normalized_mutual_info_score(y.cpu().numpy(), c.cpu().numpy())
+    return float(min(max(score, 0.0), 1.0))
+
+
+def import_faiss():
+    """The faiss module, or an ImportError that says what to do."""
+    try:
+        import faiss
+    except ImportError as err:
+        raise ImportError(
+            "nmi_backend='faiss' needs faiss (pip install faiss-cpu; tools/install.sh "
+            "installs it), or set nmi_backend='torch' for the project's own k-means"
+        ) from err
+    return faiss
+
+
+def faiss_kmeans(x: torch.Tensor, k: int, seed: int = 0, restarts: int = 3,
+                 max_iter: int = 100) -> torch.Tensor:
+    """``(N,)`` cluster ids in [0, k) by ``faiss.Kmeans``: k-means++ seeding from
+    ``seed``, ``max_iter`` Lloyd iterations, the lowest-inertia of ``restarts`` runs;
+    no subsampling (every point trains)."""
+    import numpy as np
+    faiss = import_faiss()
+    data = np.ascontiguousarray(x.detach().float().cpu().numpy())
+    n = data.shape[0]
+    km = faiss.Kmeans(data.shape[1], k, niter=max_iter, nredo=restarts,
+                      seed=seed % 2**31, verbose=False, spherical=False,
+                      init_method=faiss.ClusteringInitMethod_KMEANS_PLUS_PLUS,
+                      min_points_per_centroid=1, max_points_per_centroid=n)
+    km.train(data)
+    _, assign = km.index.search(data, 1)
+    return torch.from_numpy(assign[:, 0].astype(np.int64)).to(x.device)
 
 
 def _assign(x: torch.Tensor, x2: torch.Tensor, centers: torch.Tensor,
@@ -229,10 +265,12 @@ def _centers(x: torch.Tensor, assign: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def kmeans(x: torch.Tensor, k: int, seed: int = 0, restarts: int = 3,
-           max_iter: int = 100, chunk_size: int = 1024) -> torch.Tensor:
+           max_iter: int = 100, chunk_size: int = 1024,
+           backend: str = 'torch') -> torch.Tensor:
     """``(N,)`` cluster ids in [0, k) of the rows of ``x`` (Euclidean k-means, see the
-    module docstring): the lowest-inertia of ``restarts`` runs, deterministic given
-    ``seed`` on the CPU; distances in chunks of ``chunk_size`` rows."""
+    module docstring): the lowest-inertia of ``restarts`` runs, given ``seed``;
+    ``backend`` ``'faiss'`` (:func:`faiss_kmeans`) or ``'torch'`` (the project's own,
+    deterministic on the CPU, distances in chunks of ``chunk_size`` rows)."""
     if x.dim() != 2 or not torch.isfinite(x).all():
         raise ValueError(f'kmeans needs a finite (N, D) tensor, got {tuple(x.shape)}')
     k = check_positive_int(k, 'k')
@@ -242,6 +280,8 @@ def kmeans(x: torch.Tensor, k: int, seed: int = 0, restarts: int = 3,
     restarts = check_positive_int(restarts, 'restarts')
     max_iter = check_positive_int(max_iter, 'max_iter')
     chunk_size = check_positive_int(chunk_size, 'chunk_size')
+    if check_nmi_backend(backend) == 'faiss':
+        return faiss_kmeans(x, k, seed, restarts, max_iter)
     if not x.is_floating_point():
         x = x.float()
     gen = torch.Generator().manual_seed(seed)
@@ -263,6 +303,12 @@ def kmeans(x: torch.Tensor, k: int, seed: int = 0, restarts: int = 3,
     return best
 
 
+def check_nmi_backend(backend) -> str:
+    if backend not in NMI_BACKENDS:
+        raise ValueError(f'nmi_backend must be one of {NMI_BACKENDS}, got {backend!r}')
+    return backend
+
+
 def _label(value) -> int:
     t = torch.as_tensor(value)
     if t.numel() != 1:
@@ -282,7 +328,9 @@ class EmbeddingRecallNMI(BaseMetric):
         nmi (bool): also cluster the embeddings and report NMI (slow on SOP).
         nmi_seed (int): seed of the k-means++ draws.
         nmi_restarts (int): k-means runs; the lowest-inertia one is kept.
-        nmi_max_iter (int): Lloyd iterations per run at most.
+        nmi_max_iter (int): Lloyd iterations per run (at most, for ``'torch'``).
+        nmi_backend (str): the k-means: ``'faiss'`` (default) or ``'torch'`` (the
+            project's own; no faiss needed).
         chunk_size (int): rows of queries / points per distance block.
         device (str): where :meth:`compute_metrics` computes (e.g. ``'cuda'``).
         collect_device, prefix: as :class:`mmengine.evaluator.BaseMetric`.
@@ -292,8 +340,8 @@ class EmbeddingRecallNMI(BaseMetric):
     def __init__(self, topk: Sequence[int] = (1, 2, 4, 8), distance: str = 'cosine',
                  nmi: bool = True, nmi_seed: int = 0, nmi_restarts: int = 3,
                  nmi_max_iter: int = 100, chunk_size: int = 1024, device: str = 'cpu',
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = 'retrieval') -> None:
+                 collect_device: str = 'cpu', prefix: Optional[str] = 'retrieval',
+                 nmi_backend: str = 'faiss') -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.topk = check_topk(topk)
         self.distance = check_distance(distance)
@@ -301,6 +349,9 @@ class EmbeddingRecallNMI(BaseMetric):
         self.nmi_seed = check_int(nmi_seed, 'nmi_seed')
         self.nmi_restarts = check_positive_int(nmi_restarts, 'nmi_restarts')
         self.nmi_max_iter = check_positive_int(nmi_max_iter, 'nmi_max_iter')
+        self.nmi_backend = check_nmi_backend(nmi_backend)
+        if self.with_nmi and self.nmi_backend == 'faiss':
+            import_faiss()  # missing: fail when built, not after the whole test set
         self.chunk_size = check_positive_int(chunk_size, 'chunk_size')
         self.device = torch.device(device)
 
@@ -335,6 +386,7 @@ class EmbeddingRecallNMI(BaseMetric):
         if self.with_nmi:
             x = F.normalize(emb, dim=1) if self.distance == 'cosine' else emb
             clusters = kmeans(x, int(labels.unique().numel()), self.nmi_seed,
-                              self.nmi_restarts, self.nmi_max_iter, self.chunk_size)
+                              self.nmi_restarts, self.nmi_max_iter, self.chunk_size,
+                              self.nmi_backend)
             out['NMI'] = 100 * nmi(labels, clusters)
         return out
