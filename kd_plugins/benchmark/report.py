@@ -93,7 +93,8 @@ def reference_of(task, name):
 
 # ------------------------------------------------------------------------ document
 def _secondary_and_drops(task, rows, per, base):
-    """Into each distilling row's extra: ``paired_<k>`` (the task's secondary metrics,
+    """Into each distilling row's extra: ``paired_vs_baselines`` (the metric against
+    every baseline, when there are several), ``paired_<k>`` (the task's secondary metrics,
     paired against every baseline and its ablation reference, this row minus that one)
     and ``paired_drop_vs`` (``Row.drop_vs``)."""
     by_name = {r['name']: r for r in rows}
@@ -102,6 +103,9 @@ def _secondary_and_drops(task, rows, per, base):
             continue
         name, extra = r['name'], r['extra']
         ref = reference_of(task, name)
+        others = [b for b in base if b != name and len(per[b]) == len(per[name])]
+        if len(others) > 1:  # the metric against each baseline, not only the best
+            extra['paired_vs_baselines'] = {b: paired(per[name], per[b]) for b in others}
         for k in task.secondary:
             mine = extra.get(f'{k}_per_seed')
             out = {}
@@ -330,6 +334,12 @@ def markdown(doc, notes=''):
                       f'{_loss(p["drop"])}; {p["other_ref"]} - {p["row"]} = '
                       f'{_loss(p["other_drop"])}; the difference of the two losses '
                       f'(theirs - ours): {_delta(p)} ("beats": {r["name"]} loses less).']
+    pairs = [(r['name'], other, p) for r in doc['rows']
+             for other, p in r.get('extra', {}).get('paired_vs_baselines', {}).items()]
+    if pairs:
+        lines += ['', f'{label} against each baseline (paired over the seeds, the row minus '
+                  'the baseline):', '']
+        lines += [f'- {name} - {other}: {_delta(p)}' for name, other, p in pairs]
     for key in doc['settings'].get('secondary', []):
         label = SECONDARY.get(key, key)
         pairs = [(r['name'], other, p) for r in doc['rows']
@@ -338,10 +348,10 @@ def markdown(doc, notes=''):
             lines += ['', f'{label} (paired over the seeds, the row minus the other; '
                       'rule 5):', '']
             lines += [f'- {name} - {other}: {_delta(p)}' for name, other, p in pairs]
-    notes = [(r['name'], r['extra']['note']) for r in doc['rows']
-             if r.get('extra', {}).get('note')]
-    if notes:
-        lines += ['', 'Rows:', ''] + [f'- {name}: {note}' for name, note in notes]
+    row_notes = [(r['name'], r['extra']['note']) for r in doc['rows']
+                 if r.get('extra', {}).get('note')]
+    if row_notes:
+        lines += ['', 'Rows:', ''] + [f'- {name}: {note}' for name, note in row_notes]
     cal = doc['calibration']
     lines += ['', 'Calibration (protocol v2, rule 2):', '']
     for name, ok in cal.get('checks_met', {}).items():

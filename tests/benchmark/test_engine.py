@@ -596,11 +596,13 @@ def test_secondary_metric_variant_baseline_and_the_drop_to_a_weak_variant(
     m1, x = task.rows[1], task.rows[2]
     rows = task.rows + (
         Row('M1-plus_w', m1.config, TEACHER, options={'model.width': 3},
-            drop_vs='mmrazor:x+w'),
+            drop_vs='mmrazor:x+w', note='M1 with a weak extra teacher'),
         Row('mmrazor:x+w', x.config, TEACHER, options={'model.width': 3},
-            variant_of='mmrazor:x'))
-    runner = FakeRunner(test={'M1-plus_w': 0.355, 'mmrazor:x+w': 0.28})
-    _, _, results = execute(dataclasses.replace(task, rows=rows, secondary=('AP50', )),
+            variant_of='mmrazor:x'),
+        Row('baseline:y', x.config, TEACHER, options={'model.width': 4}))
+    runner = FakeRunner(test={'M1-plus_w': 0.355, 'mmrazor:x+w': 0.28, 'baseline:y': 0.31})
+    _, _, results = execute(dataclasses.replace(task, rows=rows, secondary=('AP50', ),
+                                                notes='AP50: the fake log\'s.'),
                             settings, runner)
     doc = report.publish(results, say=lambda *a: None)
     path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
@@ -608,7 +610,7 @@ def test_secondary_metric_variant_baseline_and_the_drop_to_a_weak_variant(
     by = {r['name']: r for r in doc['rows']}
     # AP50 is bbox_mAP + 0.2 in the fake log: the same paired differences
     ap = by['M1']['extra']['paired_AP50']
-    assert set(ap) == {'mmrazor:x'}  # the variant is no comparison row
+    assert set(ap) == {'mmrazor:x', 'baseline:y'}  # the variant is no comparison row
     assert ap['mmrazor:x']['mean'] == pytest.approx(0.03) and ap['mmrazor:x']['beats']
     assert by['M1-plus_w']['extra']['paired_AP50']['M1']['mean'] == pytest.approx(-0.005)
     assert by['M1']['extra']['paired_vs_best_baseline']['row'] == 'mmrazor:x'
@@ -622,3 +624,10 @@ def test_secondary_metric_variant_baseline_and_the_drop_to_a_weak_variant(
     table = (tmp / 'out' / 'detection-toy-fake-test.md').read_text()
     assert '- M1 - mmrazor:x: +0.0300 ± 0.0000 (beats)' in table
     assert 'the difference of the two losses (theirs - ours): +0.0450' in table
+    assert '- M1-plus_w: M1 with a weak extra teacher' in table
+    # the metric against each comparison baseline (the variant is none)
+    vs = by['M1']['extra']['paired_vs_baselines']
+    assert set(vs) == {'mmrazor:x', 'baseline:y'}
+    assert vs['baseline:y']['mean'] == pytest.approx(0.05) and vs['baseline:y']['beats']
+    assert '- M1 - baseline:y: +0.0500 ± 0.0000 (beats)' in table
+    assert "AP50: the fake log's." in table  # the task's notes as well as the rows'
