@@ -24,9 +24,10 @@ def exported_toy_student(tmp_path_factory):
     if 'student' not in _SHARED and given:
         data = os.environ.get('KD_SERVE_DATA')
         assert data, 'KD_SERVE_STUDENT needs KD_SERVE_DATA (toy data with img_dir/val)'
+        given = osp.abspath(given)
         _SHARED['student'] = dict(config=osp.join(given, 'student.py'),
                                   checkpoint=osp.join(given, 'student.pth'),
-                                  data_root=data)
+                                  data_root=osp.abspath(data))
     if 'student' not in _SHARED:
         from kd_plugins.service.toy_student import make_toy_student
         out = tmp_path_factory.mktemp('toy_student')

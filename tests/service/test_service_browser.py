@@ -97,7 +97,8 @@ def test_page_uploads_shows_overlay_and_downloads_mask(server, browser, tmp_path
                                                        tmp_path_factory):
     from selenium.webdriver.common.by import By
     student = exported_toy_student(tmp_path_factory)
-    tile_path = os.environ.get('KD_SCREENSHOT_TILE') or val_image_paths(student)[0]
+    tile_path = osp.abspath(os.environ.get('KD_SCREENSHOT_TILE')
+                            or val_image_paths(student)[0])
     status, _, expected = post_image(server.url, open(tile_path, 'rb').read(), fmt='png')
     assert status == 200
     expected = png_array(expected)
