@@ -22,11 +22,13 @@ def teacher_cfg(name):
 
 
 def build(model_cfg):
-    from mmengine.registry import init_default_scope
+    """Built in the mmseg scope, which is given back afterwards (a scope left set
+    changes which registry later tests' ``DATASETS.build`` reads)."""
+    from mmengine.registry import DefaultScope
     from mmrazor.registry import MODELS
-    init_default_scope('mmseg')
     torch.manual_seed(0)
-    return MODELS.build(model_cfg)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return MODELS.build(model_cfg)
 
 
 @pytest.fixture(scope='module')
