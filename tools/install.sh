@@ -115,7 +115,7 @@ want = {'mmengine': '0.10.7', 'mmdet': '3.3.0', 'mmsegmentation': '1.2.2', 'mmra
         'mmpretrain': '1.2.0', 'openmim': '0.3.9'}
 for k, v in want.items():
     assert version(k) == v, (k, version(k))
-import ftfy, regex, joblib, pytest, click, rich, tabulate, pandas, modelindex  # noqa
+import ftfy, regex, joblib, pytest, xdist, click, rich, tabulate, pandas, modelindex  # noqa
 import scipy.io  # noqa  (Cars196Retrieval)
 import fastapi, uvicorn, multipart, httpx, selenium  # noqa  (web service + its tests)
 import sklearn, faiss, pytorch_metric_learning  # noqa  (retrieval metric + its tests)

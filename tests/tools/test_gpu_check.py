@@ -10,13 +10,14 @@ import torch
 from conftest import ROOT, subprocess_env
 
 
-def test_only_cuda_tests_on_a_cpu_machine_is_not_green():
+@pytest.mark.parametrize('workers', [[], ['-n', '2']], ids=['one-process', 'xdist'])
+def test_only_cuda_tests_on_a_cpu_machine_is_not_green(workers):
     if torch.cuda.is_available():
         pytest.skip('a CUDA device is here: the cuda tests run')
     env = subprocess_env()
     env.pop('KD_GPU_DRY_RUN', None)
     res = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-                          os.path.join('tests', 'cuda')], cwd=ROOT, env=env,
+                          *workers, os.path.join('tests', 'cuda')], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     out = res.stdout + res.stderr
     assert res.returncode == 5, out[-2000:]
