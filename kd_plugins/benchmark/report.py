@@ -52,7 +52,7 @@ TITLES = {'detection': 'Detection', 'semi-supervised': 'Semi-supervised detectio
           'classification': 'Classification', 'data-free': 'Data-free',
           'segmentation': 'Segmentation', 'retrieval': 'Metric-learning'}
 # names of Task.secondary keys in the markdown
-SECONDARY = {'boundary_F': 'Boundary F'}
+SECONDARY = {'boundary_F': 'Boundary F', 'NMI': 'NMI'}
 SUMMARY = '<!-- benchmark:summary -->'
 END = '<!-- /benchmark -->'
 
@@ -207,6 +207,11 @@ def document(r):
             ref = 'teacher' if st.role == 'derived' else 'student'
             if ref in per and len(per[ref]) == len(vals):
                 extra[f'paired_vs_{ref}'] = paired(vals, per[ref])
+            method = task.row(name) and task.row(name).variant_of
+            if method in per and len(per[method]) == len(vals):
+                # a derived variant (M8-teacher_no_feedback): its reference minus it
+                extra['paired_method_vs_ablation'] = dict(
+                    row=method, **paired(per[method], vals))
         if name == 'teacher':
             extra.update(st.extra, seeds_trained=list(st.want))
         elif name == 'student' and timing.get('seconds_per_iter'):

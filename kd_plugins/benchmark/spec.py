@@ -334,6 +334,10 @@ def validate(task, scale=1):
                  'from the teachers)')
         if names.count(row.name) > 1:
             fail(where, 'name: appears twice')
+        for field_name in ('variant_of', 'drop_vs'):
+            other = getattr(row, field_name)
+            if other is not None and (other not in names or other == row.name):
+                fail(where, f'{field_name}: {other!r} is not another row of the task')
         if row.derived_from is not None:
             source = task.row(row.derived_from)
             if source is None or not source.distilling:

@@ -168,6 +168,9 @@ def execute(task, settings, runner):
     (dict(rows=(Row('student', 'S'), Row('M1', 'A', TEACHER, sweep_keys=('model.type', )))),
      ["row 'M1'", 'sweep key', "'model.type'", 'not a number']),
     (dict(rows=(Row('M1', 'A', TEACHER), )), ['rows', 'student']),
+    (dict(rows=(Row('student', 'S'), Row('M1', 'A', TEACHER),
+                Row('M1-teacher', derived_from='M1', variant_of='M1-nope'))),
+     ["row 'M1-teacher'", 'variant_of', "'M1-nope'"]),
 ])
 def test_a_bad_spec_fails_before_any_run_naming_the_field(fake, change, words):
     task, settings, tmp = fake
@@ -631,3 +634,32 @@ def test_secondary_metric_variant_baseline_and_the_drop_to_a_weak_variant(
     assert vs['baseline:y']['mean'] == pytest.approx(0.05) and vs['baseline:y']['beats']
     assert '- M1 - baseline:y: +0.0500 ± 0.0000 (beats)' in table
     assert "AP50: the fake log's." in table  # the task's notes as well as the rows'
+
+
+def test_a_derived_variant_row_is_compared_with_its_reference(fake, validate_bench):
+    """Issue 21's teacher fine-tuned without the feedback: the teacher of an ablation
+    run, compared paired with the method's own teacher row (``variant_of``), not with the
+    student. Its name ends in ``-teacher``: the protocol's validator then asks no sweep."""
+    task, settings, tmp = fake
+    m1 = task.rows[1]
+    rows = task.rows + (
+        Row('M1-teacher', derived_from='M1'),
+        Row('M1-no_b', m1.config, TEACHER,
+            options={'model.distiller.distill_losses.loss_b.loss_weight': 0.0},
+            sweep_keys=('model.distiller.distill_losses.loss_a.loss_weight', )),
+        Row('baseline:no-b-teacher', derived_from='M1-no_b', variant_of='M1-teacher'))
+    ablated = dataclasses.replace(task, rows=rows)
+    validate(ablated)
+    runner = FakeRunner(test={'M1-teacher': 0.62, 'M1-no_b': 0.34,
+                              'baseline:no-b-teacher': 0.605})
+    _, _, results = execute(ablated, settings, runner)
+    doc = report.publish(results, say=lambda *a: None)
+    path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
+    assert validate_bench.check(str(path), v2=True) == []
+    by = {r['name']: r for r in doc['rows']}
+    p = by['baseline:no-b-teacher']['extra']['paired_method_vs_ablation']
+    assert p['row'] == 'M1-teacher' and p['mean'] == pytest.approx(0.015) and p['beats']
+    assert 'paired_method_vs_ablation' not in by['M1-teacher']['extra']
+    assert by['M1-no_b']['extra']['paired_method_vs_ablation']['row'] == 'M1'
+    table = (tmp / 'out' / 'detection-toy-fake-test.md').read_text()
+    assert '- M1-teacher - baseline:no-b-teacher: +0.0150 ± 0.0000 (beats)' in table

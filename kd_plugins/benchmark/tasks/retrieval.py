@@ -31,6 +31,12 @@ DATA = Data('retrieval', 'data/bench/toy_retrieval', sizes={'--imgs-per-class': 
 EPOCHS = Schedule(20, 'epoch', decay=1, smoke=2)
 
 
+GUIDE_WEIGHT = 'model.guide_loss.loss_weight'
+# the ablations of M8 (issue 21): no feedback, the teacher frozen (one-way) or fine-tuned
+NO_FEEDBACK_FROZEN = {'model.feedback_loss': None, 'model.teacher_trainable': False}
+NO_FEEDBACK_TUNED = {'model.feedback_loss': None}
+
+
 def base_options(root):
     return dict(loader_roots(root, workers=1), **{
         'default_hooks.logger.interval': 12, 'default_hooks.checkpoint.max_keep_ckpts': 1})
@@ -54,12 +60,29 @@ TASK = Task(
     base_options=base_options, split_options=split_options, read_metrics=read_metrics,
     teachers=(Teacher('teacher', 'configs/metric_embedders/wrn-16-2-512d_toy-retrieval.py',
                       EPOCHS, report_seeds=True), ),
-    schedule=EPOCHS,
+    schedule=EPOCHS, secondary=('NMI', ),
     rows=(
         Row('student', 'configs/metric_embedders/resnet8x0.5-128d_toy-retrieval.py'),
         Row('mmrazor:rkd', f'configs/mmrazor_rkd/rkd_{PAIR}', TEACHER),
         Row('M8', f'configs/mutual_metric/m8_{PAIR}', TEACHER, readme='configs/mutual_metric'),
         Row('M8-teacher', derived_from='M8'),
+        Row('M8-similarity_kl', f'configs/mutual_metric/m8-similarity-kl_{PAIR}', TEACHER,
+            note='experiment: the two-way KL of the batch neighbour distributions '
+            '(deep mutual learning on the embeddings, MutualSimilarityKLLoss, tau 0.1) in '
+            'place of the relational terms, guide and gated feedback'),
+        Row('M8-no_feedback', f'configs/mutual_metric/m8_{PAIR}', TEACHER,
+            options=NO_FEEDBACK_FROZEN, sweep_keys=(GUIDE_WEIGHT, ),
+            note="one-way: M8's guide from the frozen teacher, no feedback"),
+        Row('M8-no_feedback_tuned', f'configs/mutual_metric/m8_{PAIR}', TEACHER,
+            options=NO_FEEDBACK_TUNED, sweep_keys=(GUIDE_WEIGHT, ),
+            note="M8's guide; the teacher fine-tuned as in M8 (its own task loss, a tenth "
+            'of the learning rate) but without the feedback'),
+        # issue 21's "M8-teacher-no-feedback"; the protocol's row names allow no second
+        # hyphen in an M8-... row, and only a name ending in -teacher is no distilling row
+        Row('baseline:no-feedback-teacher', derived_from='M8-no_feedback_tuned',
+            variant_of='M8-teacher',
+            note="the teacher of M8-no_feedback_tuned: fine-tuned as in M8 but without "
+            "the student's feedback (the control for M8-teacher)"),
     ),
     checks=(
         teacher_std(0.02),

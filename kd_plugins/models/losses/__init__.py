@@ -17,10 +17,12 @@ from .hybrid_attention import (HybridAttentionLoss, channel_attention_vector,
 from .info_map import InfoMapDistillLoss, info_map_distill_loss, information_map
 from .logit_standard import (StandardizedKLDivergence, standardize_logits,
                              standardized_kd_loss)
-from .mutual_metric import (MultiSimilarityLoss, MutualRelationalLoss, anchor_margins,
-                            angle_potentials, check_positives, multi_similarity_loss,
-                            relational_angle_loss, relational_distance_loss,
-                            relative_distances, student_better_anchors)
+from .mutual_metric import (MultiSimilarityLoss, MutualRelationalLoss,
+                            MutualSimilarityKLLoss, anchor_margins, angle_potentials,
+                            check_positives, multi_similarity_loss,
+                            neighbour_distributions, relational_angle_loss,
+                            relational_distance_loss, relative_distances,
+                            similarity_kl_loss, student_better_anchors)
 from .multi_teacher_seg import (BoundaryAwareMultiTeacherKDLoss, boundary_pixel_weights,
                                 multi_teacher_pixel_kd, teacher_quality, teacher_weights)
 
@@ -38,6 +40,7 @@ __all__ = [
     'multi_teacher_pixel_kd', 'teacher_quality', 'teacher_weights', 'InfoMapDistillLoss',
     'info_map_distill_loss', 'information_map', 'StandardizedKLDivergence',
     'standardize_logits', 'standardized_kd_loss', 'MultiSimilarityLoss',
+    'MutualSimilarityKLLoss', 'neighbour_distributions', 'similarity_kl_loss',
     'MutualRelationalLoss', 'anchor_margins', 'angle_potentials', 'check_positives',
     'multi_similarity_loss', 'relational_angle_loss', 'relational_distance_loss',
     'relative_distances', 'student_better_anchors'

@@ -206,6 +206,71 @@ class MutualRelationalLoss(nn.Module):
         return self.loss_weight * loss
 
 
+def neighbour_distributions(emb: torch.Tensor, tau: float) -> torch.Tensor:
+    """``(N, N)`` log of ``p_i(j) = softmax_{j != i}(cos(e_i, e_j) / tau)``: each anchor's
+    distribution over the rest of the batch (the diagonal is excluded: ``-inf``)."""
+    n = emb.size(0)
+    if n < 2:
+        raise ValueError(f'neighbour distributions need a batch of >= 2 embeddings, '
+                         f'got {n}')
+    x = F.normalize(emb, dim=1)
+    logits = (x @ x.t()) / tau
+    logits = logits.masked_fill(~_off_diagonal(n, emb.device), float('-inf'))
+    return F.log_softmax(logits, dim=1)
+
+
+def similarity_kl_loss(preds: torch.Tensor, target: torch.Tensor, tau: float = 0.1,
+                       anchor_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``sum_i w_i KL(p^target_i || p^preds_i) / sum_i w_i`` of the neighbour
+    distributions (``neighbour_distributions``; no gradient into ``target``)."""
+    n = preds.size(0)
+    log_p = neighbour_distributions(preds, tau)
+    log_q = neighbour_distributions(target.detach(), tau)
+    off = _off_diagonal(n, preds.device)
+    zero = torch.zeros_like(log_p)
+    kl = torch.where(off, log_q.exp() * (log_q - log_p), zero)
+    w = preds.new_ones(n) if anchor_weights is None else anchor_weights.to(preds)
+    return _weighted_mean(kl, w, 1)
+
+
+@RAZOR_MODELS.register_module()
+class MutualSimilarityKLLoss(nn.Module):
+    """KL divergence between the batch neighbour distributions of ``target`` and
+    ``preds`` (deep mutual learning's two-way KL, Zhang et al., CVPR 2018, on the
+    embeddings' softmax over cosine similarities instead of class posteriors):
+
+        p^x_i(j) = exp(cos(e^x_i, e^x_j) / tau) / sum_{k != i} exp(cos(e^x_i, e^x_k) / tau)
+        L        = loss_weight * sum_i w_i KL(p^z_i || p^x_i) / sum_i w_i
+
+    The nearest neighbours of each anchor carry most of the mass, which is what
+    Recall@K scores; far pairs matter little (RKD's Huber terms weigh every pair alike).
+    Scale-free like the relational terms (cosines of L2-normalised embeddings), so a
+    128-d student and a 512-d teacher compare directly. Drop-in for
+    ``MutualRelationalLoss`` in M8's ``guide_loss`` / ``feedback_loss``.
+
+    Args:
+        tau (float): temperature (> 0) of the softmax over cosine similarities.
+        loss_weight (float): overall weight.
+
+    Config::
+
+        guide_loss=dict(type='MutualSimilarityKLLoss', tau=0.1, loss_weight=1.0)
+    """
+
+    def __init__(self, tau: float = 0.1, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.tau = check_number(tau, 'tau', strict=True)
+        self.loss_weight = check_number(loss_weight, 'loss_weight')
+
+    def forward(self, preds: torch.Tensor, target: torch.Tensor,
+                anchor_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if preds.dim() != 2 or target.dim() != 2 or preds.size(0) != target.size(0):
+            raise ValueError(f'embeddings must be (N, D) with one row per sample, got '
+                             f'{tuple(preds.shape)} and {tuple(target.shape)}')
+        return self.loss_weight * similarity_kl_loss(preds, target, self.tau,
+                                                     anchor_weights)
+
+
 def multi_similarity_loss(emb: torch.Tensor, labels: torch.Tensor, alpha: float = 2.0,
                           beta: float = 50.0, base: float = 0.5,
                           margin: float = 0.1) -> torch.Tensor:

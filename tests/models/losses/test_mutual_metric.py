@@ -6,12 +6,16 @@ import pytest
 import torch
 
 from kd_plugins.models.losses.mutual_metric import (MultiSimilarityLoss,
-                                                    MutualRelationalLoss, anchor_margins,
+                                                    MutualRelationalLoss,
+                                                    MutualSimilarityKLLoss,
+                                                    anchor_margins,
                                                     angle_potentials, check_positives,
                                                     multi_similarity_loss,
+                                                    neighbour_distributions,
                                                     relational_angle_loss,
                                                     relational_distance_loss,
                                                     relative_distances,
+                                                    similarity_kl_loss,
                                                     student_better_anchors)
 
 # a 3-4-5 right triangle: distances 3, 4, 5, mean over pairs 4
@@ -168,3 +172,56 @@ def test_batch_without_positives_or_negatives_is_an_error(labels, match):
     assert 'ClassBalancedSampler' in str(err.value)
     with pytest.raises(ValueError, match='multi-similarity'):
         multi_similarity_loss(torch.randn(len(labels), 3), torch.tensor(labels))
+
+
+def test_neighbour_distributions_by_hand():
+    # unit vectors at 0, 90 and 180 degrees: anchor 0 sees cosines 0 (to 1) and -1 (to
+    # 2), so p_0 = softmax(0 / tau, -1 / tau) over its two neighbours
+    pts = torch.tensor([[1., 0.], [0., 3.], [-2., 0.]])
+    tau = 0.5
+    log_p = neighbour_distributions(pts, tau)
+    z = math.exp(0.0) + math.exp(-1 / tau)
+    assert log_p[0, 1].exp().item() == pytest.approx(1 / z, abs=1e-6)
+    assert log_p[0, 2].exp().item() == pytest.approx(math.exp(-2.0) / z, abs=1e-6)
+    assert torch.isinf(log_p.diagonal()).all()  # an anchor is not its own neighbour
+    assert torch.allclose(log_p.exp().nan_to_num().sum(1), torch.ones(3), atol=1e-6)
+
+
+def test_similarity_kl_loss_by_hand_and_anchor_weights():
+    pts = torch.tensor([[1., 0.], [0., 1.], [-1., 0.]])
+    other = torch.tensor([[1., 0.], [-1., 0.], [0., 1.]])  # neighbours 1 and 2 swapped
+    tau = 1.0
+    p, q = neighbour_distributions(pts, tau).exp(), neighbour_distributions(other, tau).exp()
+
+    def kl(i):
+        return sum(q[i, j] * math.log(q[i, j] / p[i, j]) for j in range(3) if j != i)
+
+    per = [kl(i).item() for i in range(3)]
+    assert per[0] > 0  # anchor 0's nearest neighbour differs
+    assert similarity_kl_loss(pts, other, tau).item() == pytest.approx(sum(per) / 3,
+                                                                       abs=1e-6)
+    w = torch.tensor([0., 1., 1.])
+    assert similarity_kl_loss(pts, other, tau, w).item() == pytest.approx(
+        (per[1] + per[2]) / 2, abs=1e-6)
+    # zero for the same neighbourhoods (any scale, any width), and no anchor: zero
+    assert similarity_kl_loss(pts, pts * 4, tau).item() == pytest.approx(0, abs=1e-6)
+    assert similarity_kl_loss(pts, other, tau, torch.zeros(3)).item() == 0.0
+
+
+def test_similarity_kl_loss_module_grads_preds_only_and_rejects_bad_input():
+    g = torch.Generator().manual_seed(1)
+    preds = torch.randn(8, 4, generator=g, requires_grad=True)
+    target = torch.randn(8, 16, generator=g, requires_grad=True)  # other width: fine
+    loss = MutualSimilarityKLLoss(tau=0.1, loss_weight=2.0)(preds, target)
+    loss.backward()
+    assert loss.item() > 0 and preds.grad.abs().sum() > 0 and target.grad is None
+    half = MutualSimilarityKLLoss(tau=0.1, loss_weight=1.0)(preds.detach(), target)
+    assert loss.item() == pytest.approx(2 * half.item(), rel=1e-6)
+    # a step down the gradient brings the neighbourhoods closer
+    with torch.no_grad():
+        moved = preds - 0.05 * preds.grad
+    assert similarity_kl_loss(moved, target, 0.1) < similarity_kl_loss(preds, target, 0.1)
+    with pytest.raises(ValueError, match='tau'):
+        MutualSimilarityKLLoss(tau=0)
+    with pytest.raises(ValueError, match='one row per sample'):
+        MutualSimilarityKLLoss()(torch.randn(4, 3), torch.randn(5, 3))
