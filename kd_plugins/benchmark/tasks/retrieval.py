@@ -70,6 +70,11 @@ TASK = Task(
             note='experiment: the two-way KL of the batch neighbour distributions '
             '(deep mutual learning on the embeddings, MutualSimilarityKLLoss, tau 0.1) in '
             'place of the relational terms, guide and gated feedback'),
+        Row('M8-last_stage', f'configs/mutual_metric/m8_{PAIR}', TEACHER,
+            options={'model.teacher.backbone.frozen_stages': 2},
+            note="experiment: the teacher fine-tunes only its last stage and embedding "
+            "layer (stem and stages 1-2 frozen, WideResNet frozen_stages=2): a slower "
+            "teacher the feedback can move less, and a third of its backward"),
         Row('M8-no_feedback', f'configs/mutual_metric/m8_{PAIR}', TEACHER,
             options=NO_FEEDBACK_FROZEN, sweep_keys=(GUIDE_WEIGHT, ),
             note="one-way: M8's guide from the frozen teacher, no feedback"),

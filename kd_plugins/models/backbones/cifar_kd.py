@@ -95,8 +95,45 @@ class PreActBlock(nn.Module):
         return out + (x if self.shortcut is None else self.shortcut(pre))
 
 
+def check_frozen_stages(frozen_stages, num_stages=3):
+    if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int) or \
+            not -1 <= frozen_stages <= num_stages:
+        raise ValueError(f'frozen_stages: -1 (nothing frozen), 0 (the stem) or 1-'
+                         f'{num_stages} (the stem and that many stages), got '
+                         f'{frozen_stages!r}')
+    return frozen_stages
+
+
 class _CifarBackbone(BaseModule):
-    """Stem, three stages, stage outputs at ``out_indices``."""
+    """Stem, three stages, stage outputs at ``out_indices``; the stem and the first
+    ``frozen_stages`` stages frozen (no gradient, BN statistics fixed: eval mode
+    whatever ``train()`` says)."""
+
+    frozen_stages = -1
+
+    def frozen_modules(self) -> list:
+        """The stem and the first ``frozen_stages`` stages (with the final BN of a WRN
+        when every stage is frozen); empty for ``frozen_stages=-1``."""
+        if self.frozen_stages < 0:
+            return []
+        mods = [m for m in (self.conv1, getattr(self, 'bn1', None)) if m is not None]
+        mods += list(self.stages[:self.frozen_stages])
+        if self.frozen_stages == len(self.stages) and hasattr(self, 'bn_final'):
+            mods.append(self.bn_final)
+        return mods
+
+    def _freeze(self, frozen_stages):
+        self.frozen_stages = check_frozen_stages(frozen_stages, len(self.stages))
+        for module in self.frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for module in self.frozen_modules():
+            module.eval()
+        return self
 
     def _build_stages(self, block, widths, num_blocks, **block_kwargs):
         self.stages = nn.ModuleList()
@@ -137,6 +174,8 @@ class CifarKDResNet(_CifarBackbone):
         out_indices (Sequence[int]): stages whose output is returned (0-2; default the
             last).
         norm_cfg (dict): normalisation layer config.
+        frozen_stages (int): -1 (default) trains everything; 0 freezes the stem, k the
+            stem and stages 1..k (no gradient, BN in eval mode).
         init_cfg (dict, optional): mmengine init config.
     """
     arch_settings = {
@@ -147,7 +186,8 @@ class CifarKDResNet(_CifarBackbone):
     }
 
     def __init__(self, arch: str = 'resnet8x4', out_indices: Sequence[int] = (2, ),
-                 norm_cfg: dict = dict(type='BN'), init_cfg=None):
+                 norm_cfg: dict = dict(type='BN'), frozen_stages: int = -1,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(f'arch: unknown CIFAR ResNet {arch!r}; choose from '
@@ -158,6 +198,7 @@ class CifarKDResNet(_CifarBackbone):
         self.conv1 = conv3x3(3, widths[0])
         self.bn1 = build_norm_layer(norm_cfg, widths[0])[1]
         self._build_stages(BasicBlock, widths, (depth - 2) // 6, norm_cfg=norm_cfg)
+        self._freeze(frozen_stages)
 
     def stem_forward(self, x):
         return F.relu(self.bn1(self.conv1(x)))
@@ -174,12 +215,14 @@ class WideResNet(_CifarBackbone):
         out_indices (Sequence[int]): stages whose output is returned (0-2; the last one
             includes the final BN-ReLU).
         norm_cfg (dict): normalisation layer config.
+        frozen_stages (int): -1 (default) trains everything; 0 freezes the stem, k the
+            stem and stages 1..k (3: with the final BN); no gradient, BN in eval mode.
         init_cfg (dict, optional): mmengine init config.
     """
 
     def __init__(self, depth: int = 16, widen_factor: int = 2, drop_rate: float = 0.0,
                  out_indices: Sequence[int] = (2, ), norm_cfg: dict = dict(type='BN'),
-                 init_cfg=None):
+                 frozen_stages: int = -1, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 10 or \
                 (depth - 4) % 6:
@@ -197,6 +240,7 @@ class WideResNet(_CifarBackbone):
         self._build_stages(PreActBlock, widths, (depth - 4) // 6, norm_cfg=norm_cfg,
                            drop_rate=float(drop_rate))
         self.bn_final = build_norm_layer(norm_cfg, widths[-1])[1]
+        self._freeze(frozen_stages)
 
     def stem_forward(self, x):
         return self.conv1(x)

@@ -138,3 +138,49 @@ def test_half_width_resnet8_halves_every_stage():
     assert [o.shape[2:] for o in half(x)] == [o.shape[2:] for o in full(x)]
     n_full, n_half = (sum(p.numel() for p in m.parameters()) for m in (full, half))
     assert 0.2 < n_half / n_full < 0.3
+
+
+@pytest.mark.parametrize('net', ['resnet8', 'wrn'])
+def test_frozen_stages_take_no_gradient_and_keep_their_bn_statistics(net):
+    """``frozen_stages=k``: the stem and stages 1..k get no gradient and their BN stays
+    in eval mode after ``train()``; the rest trains. The output is that of the same
+    weights unfrozen in the matching modes."""
+    from kd_plugins.models.backbones import CifarKDResNet, WideResNet
+    torch.manual_seed(0)
+    make = (lambda k: CifarKDResNet('resnet8', frozen_stages=k)) if net == 'resnet8' \
+        else (lambda k: WideResNet(depth=10, widen_factor=1, frozen_stages=k))
+    frozen, free = make(2), make(-1)
+    free.load_state_dict(frozen.state_dict())
+    frozen.train()
+    stem = [frozen.conv1] + ([frozen.bn1] if net == 'resnet8' else [])
+    for module in stem + list(frozen.stages[:2]):
+        assert all(not p.requires_grad for p in module.parameters())
+        assert all(not m.training for m in module.modules())
+    last = frozen.stages[2]
+    assert all(p.requires_grad for p in last.parameters())
+    assert all(m.training for m in last.modules())
+    x = torch.randn(4, 3, 32, 32)
+    frozen(x)[0].sum().backward()
+    assert frozen.conv1.weight.grad is None and frozen.stages[1][0].conv1.weight.grad is None
+    assert last[0].conv1.weight.grad.abs().sum() > 0
+    # the same numbers as the unfrozen copy with the frozen part in eval mode
+    free.train()
+    for module in [free.conv1] + ([free.bn1] if net == 'resnet8' else []) + \
+            list(free.stages[:2]):
+        module.eval()
+    with torch.no_grad():
+        assert torch.allclose(frozen(x)[0], free(x)[0], atol=1e-6)
+    # all three frozen: a WRN's final BN too
+    if net == 'wrn':
+        whole = make(3)
+        whole.train()
+        assert not whole.bn_final.training and not whole.bn_final.weight.requires_grad
+
+
+@pytest.mark.parametrize('value', [4, -2, 1.5, True])
+def test_bad_frozen_stages_is_named(value):
+    from kd_plugins.models.backbones import CifarKDResNet, WideResNet
+    with pytest.raises(ValueError, match='frozen_stages'):
+        CifarKDResNet('resnet8', frozen_stages=value)
+    with pytest.raises(ValueError, match='frozen_stages'):
+        WideResNet(depth=10, widen_factor=1, frozen_stages=value)
