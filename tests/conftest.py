@@ -10,6 +10,21 @@ if ROOT not in sys.path:
 
 import kd_plugins  # noqa: E402,F401  (applies compat, registers)
 
+# mmengine's default scope is process-wide and many tests set it; each test file starts
+# with the scopes this process had after importing kd_plugins, as if it ran alone (under
+# pytest-xdist the files a worker ran before vary from run to run)
+from mmengine.registry import DefaultScope  # noqa: E402
+
+_SCOPES_AT_START = dict(DefaultScope._instance_dict)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _default_scope_as_at_start():
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(_SCOPES_AT_START)
+    yield
+
+
 # under pytest-xdist (tools/run_tests.sh: one worker per core) each worker gets its share
 # of the cores for torch's intra-op threads: oversubscribed OpenMP threads spin and
 # slow every worker down

@@ -1,0 +1,115 @@
+"""tools/make_distill_config.py and kd_plugins.autowire.writer: the config written for
+the toy YOLOv3 pair equals the hand-written MMRazor CWD config (recorders, connectors,
+losses, mappings) and trains; a codebase's own configs (mmpretrain ResNet) get an AT
+config; bad input fails before writing, naming the argument."""
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from conftest import (CONFIGS, ROOT, cli_options, det_data_options, subprocess_env)
+from kd_plugins.autowire import AutowireError, build_model, load_config
+from kd_plugins.autowire.writer import write_config
+
+TOY_T = osp.join(CONFIGS, 'detectors', 'yolov3_mobilenetv2-w100_8xb8-12e_toy-det.py')
+TOY_S = osp.join(CONFIGS, 'detectors', 'yolov3_mobilenetv2-w025_8xb8-12e_toy-det.py')
+HAND_CWD = osp.join(CONFIGS, 'mmrazor_cwd',
+                    'cwd_neck_yolov3-mbv2-w100_yolov3-mbv2-w025_toy-det.py')
+TOY_CLS = osp.join(CONFIGS, 'classifiers', 'wrn-16-2_toy-cls.py')
+
+
+def save_weights(cfg_path, path):
+    torch.save(dict(state_dict=build_model(load_config(cfg_path)).state_dict()), path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    return save_weights(TOY_T, tmp_path_factory.mktemp('ckpt') / 'teacher.pth')
+
+
+def test_the_written_cwd_config_is_the_hand_written_one(teacher_ckpt, tmp_path):
+    out = tmp_path / 'my_cwd.py'
+    text = write_config('cwd', TOY_S, TOY_T, teacher_ckpt, out=str(out))
+    assert out.read_text() == text
+    assert '#   0: neck[0] 24x5x5 <- neck[0] 96x5x5 (ConvModuleConnector 24 -> 96)' in text
+    mine, hand = Config.fromfile(str(out)), Config.fromfile(HAND_CWD)
+    for key in ('student_recorders', 'teacher_recorders', 'connectors', 'distill_losses',
+                'loss_forward_mappings'):
+        assert mine.model.distiller[key].to_dict() == hand.model.distiller[key].to_dict()
+    assert mine.model.architecture == hand.model.architecture
+    assert mine.sweep_weights == hand.sweep_weights
+    assert mine.model.teacher_ckpt == teacher_ckpt
+
+
+@pytest.mark.slow
+def test_the_written_config_trains(teacher_ckpt, tmp_path, toy_det_root):
+    out = tmp_path / 'cfgs' / 'my_mgd.py'
+    out.parent.mkdir()
+    res = subprocess.run(
+        [sys.executable, 'tools/make_distill_config.py', '--method', 'mgd', '--student',
+         TOY_S, '--teacher', TOY_T, '--teacher-ckpt', teacher_ckpt, '--out', str(out)],
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert 'MGDConnector 24 -> 96' in res.stdout and f'wrote {out}' in res.stdout
+    work = str(tmp_path / 'work')
+    res = subprocess.run(
+        [sys.executable, 'tools/train.py', str(out), '--work-dir', work, '--max-iters',
+         '2'] + cli_options(det_data_options(toy_det_root, batch_size=4))
+        + ['default_hooks.logger.interval=1'],
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-3000:]
+    vals = re.findall(r'distill\.loss_neck(\d): ([0-9.eE+-]+|nan|inf)', log)
+    assert {v[0] for v in vals} == {'0', '1', '2'}, log[-3000:]
+    assert all(0 <= float(v[1]) < 1e6 for v in vals) and any(float(v[1]) > 0 for v in vals)
+
+
+def test_a_codebase_classifier_pair_gets_attention_transfer(tmp_path):
+    """mmpretrain's own ResNet-50 -> ResNet-18 configs (package::path): AT on the four
+    stages and the stem's stride, no connector."""
+    ckpt = save_weights('mmpretrain::resnet/resnet50_8xb32_in1k.py', tmp_path / 't.pth')
+    text = write_config('at', 'mmpretrain::resnet/resnet18_8xb32_in1k.py',
+                        'mmpretrain::resnet/resnet50_8xb32_in1k.py', ckpt,
+                        out=str(tmp_path / 'at.py'), input_size=(64, 64))
+    cfg = Config.fromfile(str(tmp_path / 'at.py'))
+    assert cfg.model.distiller.connectors == {}
+    sources = [r['source'] for r in cfg.model.distiller.student_recorders.values()]
+    assert sources[-4:] == ['backbone.layer1', 'backbone.layer2', 'backbone.layer3',
+                            'backbone.layer4']
+    assert "_base_ = ['mmpretrain::resnet/resnet18_8xb32_in1k.py']" in text
+    assert {v['type'] for v in cfg.model.distiller.distill_losses.values()} == {'ATLoss'}
+
+
+def test_bad_input_fails_before_writing_naming_the_argument(teacher_ckpt, tmp_path):
+    out = tmp_path / 'x.py'
+    cases = [
+        (('dkd_x', TOY_S, TOY_T, teacher_ckpt), r"method: 'dkd_x' is not one"),
+        (('cwd', TOY_S, TOY_CLS, teacher_ckpt),
+         'the student is a detection model and the teacher a classification one'),
+        (('at', TOY_S, TOY_T, teacher_ckpt), r"method: at serves .* not detection; "
+         r"for detection: \['cwd', 'mgd', 'pkd'\]"),
+        (('cwd', TOY_S, TOY_T, str(tmp_path / 'none.pth')), 'teacher-ckpt: checkpoint '
+         'file .* not found'),
+        (('cwd', TOY_S, osp.join(tmp_path, 'nope.py'), teacher_ckpt),
+         "teacher: config file '.*nope.py' not found"),
+    ]
+    for args, match in cases:
+        with pytest.raises(AutowireError, match=match):
+            write_config(*args, out=str(out))
+    student_weights = save_weights(TOY_S, tmp_path / 's.pth')
+    with pytest.raises(AutowireError, match=r'teacher-ckpt: .*s\.pth does not fit the '
+                       r'teacher config: .* of another shape'):
+        write_config('cwd', TOY_S, TOY_T, student_weights, out=str(out))
+    assert not out.exists()
+    res = subprocess.run([sys.executable, 'tools/make_distill_config.py', '--method',
+                          'nope', '--student', TOY_S, '--teacher', TOY_T,
+                          '--teacher-ckpt', teacher_ckpt, '--out', str(out)], cwd=ROOT,
+                         env=subprocess_env(), capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 1 and "error: method: 'nope' is not one" in res.stderr
+    assert not out.exists()
