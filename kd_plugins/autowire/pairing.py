@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence
 
 from .probe import AutowireError, Level
 
-PARTS = ('backbone', 'neck')
+PARTS = ('backbone', 'neck', 'embedding')
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,10 @@ protocol v2 rule 3 starts a baseline; ``sweep_weights`` lists them for a sweep):
 - ``mgd``: masked generative distillation (Yang et al., ECCV 2022) on the neck levels:
   ``MGDConnector(lambda_mgd=0.65)`` on the student side, ``MGDLoss(alpha_mgd=2e-5)``
   (mmrazor::distill/mmdet/mgd/mgd_fpn_retina_x101_retina_r50_2x_coco.py).
+- ``rkd``: relational KD (Park et al., CVPR 2019) on the embeddings (``head.fc``) of
+  two embedders, no connector (distances and angles are dimension-free);
+  ``DistanceWiseRKD(loss_weight=1)`` + ``AngleWiseRKD(loss_weight=2)`` (the paper's
+  metric-learning setting, lenscloth/RKD).
 - ``at``: attention transfer (Zagoruyko & Komodakis, ICLR 2017) on the backbone stages
   of a classifier or embedder, no connector (the maps are channel-free);
   ``ATLoss(loss_weight=1000)`` (the paper's code, szagoruyko/attention-transfer).
@@ -33,10 +37,10 @@ Example::
 import datetime
 import os.path as osp
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from .pairing import Pair, distiller_wiring, pair_levels
-from .probe import AutowireError, build_model, load_config, probe, task_of
+from .probe import AutowireError, build_model, load_config, probe, scope_of, task_of
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,12 @@ class Method:
     title: str
     tasks: Tuple[str, ...]
     part: str
-    loss: Callable[[Pair], dict]
+    loss: Optional[Callable[[Pair], dict]]
     weight_field: str = 'loss_weight'
     connector: Optional[Callable[[Pair], Optional[dict]]] = None  # None: Pair.connector
     source: str = ''
+    # several terms on each pair: name -> loss (``loss`` is then unused)
+    terms: Optional[Callable[[Pair], Dict[str, dict]]] = None
 
 
 def _mgd_connector(pair: Pair) -> dict:
@@ -75,6 +81,12 @@ METHODS = {m.name: m for m in (
            weight_field='alpha_mgd', connector=_mgd_connector,
            source='alpha_mgd 2e-5, lambda_mgd 0.65: MMRazor\'s published default '
            '(mmrazor::distill/mmdet/mgd/mgd_fpn_retina_x101_retina_r50_2x_coco.py)'),
+    Method('rkd', "MMRazor's relational KD (Park et al., CVPR 2019)", ('retrieval', ),
+           'embedding', None, connector=lambda p: None,
+           terms=lambda p: dict(rkd_d=dict(type='DistanceWiseRKD', loss_weight=1.0),
+                                rkd_a=dict(type='AngleWiseRKD', loss_weight=2.0)),
+           source='distance 1, angle 2: the RKD paper\'s metric-learning setting '
+           '(lenscloth/RKD examples/cub200.sh --dist_ratio 1 --angle_ratio 2)'),
     Method('at', 'attention transfer (Zagoruyko & Komodakis, ICLR 2017)',
            ('classification', 'retrieval'), 'backbone',
            lambda p: dict(type='ATLoss', loss_weight=1000.0), connector=lambda p: None,
@@ -171,12 +183,29 @@ def write_config(method_name: str, student: str, teacher: str, teacher_ckpt: str
             connectors[f'{method.part}{i}_s'] = conn
             conn_by_pair[i] = conn
             mapping['connector'] = f'{method.part}{i}_s'
-    losses = {f'loss_{method.part}{i}': method.loss(p) for i, p in enumerate(pairs)}
+    # one term per pair named loss_<part><i>, or the method's named terms on each pair
+    # (loss_<term>, with <i> when there are several pairs)
+    term_fn = method.terms or (lambda p: {method.part: method.loss(p)})
+    numbered = method.terms is None or len(pairs) > 1
+    losses, mappings = {}, {}
+    for i, pair in enumerate(pairs):
+        for term, loss in term_fn(pair).items():
+            key = f'loss_{term}' + (str(i) if numbered else '')
+            losses[key] = loss
+            mappings[key] = wiring['loss_forward_mappings'][f'loss_{method.part}{i}']
+    wiring['loss_forward_mappings'] = mappings
     distiller = dict(type='ConfigurableDistiller',
                      student_recorders=wiring['student_recorders'],
                      teacher_recorders=wiring['teacher_recorders'],
                      connectors=connectors, distill_losses=losses,
                      loss_forward_mappings=wiring['loss_forward_mappings'])
+    # mmpretrain keeps the preprocessor at the top level; the Runner hands it to the
+    # algorithm (built in the mmrazor scope), so it must say its type
+    preprocessor = ''
+    if scope_of(s_cfg) == 'mmpretrain' and isinstance(s_cfg.get('data_preprocessor'),
+                                                      dict):
+        preprocessor = ("    data_preprocessor=dict(_base_.data_preprocessor, "
+                        "type='mmpretrain.ClsDataPreprocessor'),\n")
     import pprint
     body = pprint.pformat(distiller, width=84, sort_dicts=False).replace('\n', '\n    ')
     text = _header(method, student, teacher, teacher_ckpt, size, pairs, conn_by_pair,
@@ -188,6 +217,7 @@ def write_config(method_name: str, student: str, teacher: str, teacher_ckpt: str
              "    _scope_='mmrazor',\n"
              "    type='PreprocessAwareDistill',\n"
              "    architecture=_base_.model,\n"
+             + preprocessor +
              f"    teacher=dict(cfg_path={_base_ref(teacher, None)!r}),\n"
              "    teacher_ckpt=teacher_ckpt,\n"
              f"    distiller={body})\n"

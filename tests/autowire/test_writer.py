@@ -1,7 +1,8 @@
 """tools/make_distill_config.py and kd_plugins.autowire.writer: the config written for
 the toy YOLOv3 pair equals the hand-written MMRazor CWD config (recorders, connectors,
-losses, mappings) and trains; a codebase's own configs (mmpretrain ResNet) get an AT
-config; bad input fails before writing, naming the argument."""
+losses, mappings), an MGD one trains; a codebase's own configs (mmpretrain ResNet) get
+an AT config; the toy embedders an RKD config that wires the hand-written terms and
+trains; bad input fails before writing, naming the argument."""
 import os.path as osp
 import re
 import subprocess
@@ -11,7 +12,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import (CONFIGS, ROOT, cli_options, det_data_options, subprocess_env)
+from conftest import (CONFIGS, ROOT, cli_options, cls_data_options, det_data_options,
+                      subprocess_env)
 from kd_plugins.autowire import AutowireError, build_model, load_config
 from kd_plugins.autowire.writer import write_config
 
@@ -113,3 +115,42 @@ def test_bad_input_fails_before_writing_naming_the_argument(teacher_ckpt, tmp_pa
                          timeout=300)
     assert res.returncode == 1 and "error: method: 'nope' is not one" in res.stderr
     assert not out.exists()
+
+
+def test_the_written_rkd_config_wires_the_hand_written_terms(tmp_path,
+                                                              toy_retrieval_root):
+    """The toy retrieval pair (kd_plugins' EmbeddingHead): RKD's two terms on the
+    embedding layers, as configs/mmrazor_rkd/ wires them (recorders of head.fc, no
+    connector, distance 1 and angle 2)."""
+    t_cfg = osp.join(CONFIGS, 'metric_embedders', 'wrn-16-2-512d_toy-retrieval.py')
+    s_cfg = osp.join(CONFIGS, 'metric_embedders', 'resnet8x0.5-128d_toy-retrieval.py')
+    ckpt = save_weights(t_cfg, tmp_path / 't.pth')
+    text = write_config('rkd', s_cfg, t_cfg, ckpt, out=str(tmp_path / 'rkd.py'),
+                        input_size=(32, 32))
+    assert '#   0: head.fc 128 <- head.fc 512 (no connector)' in text
+    mine = Config.fromfile(str(tmp_path / 'rkd.py')).model.distiller
+    hand = Config.fromfile(osp.join(
+        CONFIGS, 'mmrazor_rkd',
+        'rkd_wrn-16-2-512d_resnet8x0.5-128d_toy-retrieval.py')).model.distiller
+    for side in ('student_recorders', 'teacher_recorders'):
+        assert [r.source for r in mine[side].values()] == \
+            [r.source for r in hand[side].values()]
+    assert mine.distill_losses.to_dict() == hand.distill_losses.to_dict()
+    assert mine.connectors == {}
+    for name in ('loss_rkd_d', 'loss_rkd_a'):
+        assert mine.loss_forward_mappings[name].preds_S.from_student
+        assert not mine.loss_forward_mappings[name].preds_T.from_student
+    with pytest.raises(AutowireError, match='method: rkd serves retrieval, not detection'):
+        write_config('rkd', TOY_S, TOY_T, 'x.pth')
+    # it trains, with the student config's preprocessor (mmpretrain keeps it top-level)
+    assert "type='mmpretrain.ClsDataPreprocessor'" in text
+    opts = dict(cls_data_options(toy_retrieval_root, batch_size=8), **{
+        'train_dataloader.sampler.batch_size': 8, 'default_hooks.logger.interval': 1})
+    res = subprocess.run([sys.executable, 'tools/train.py', str(tmp_path / 'rkd.py'),
+                          '--work-dir', str(tmp_path / 'work'), '--max-iters', '2',
+                          *cli_options(opts)], cwd=ROOT, env=subprocess_env(),
+                         capture_output=True, text=True, timeout=600)
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-3000:]
+    assert re.search(r'distill\.loss_rkd_d: [0-9.]+', log) and \
+        re.search(r'distill\.loss_rkd_a: [0-9.]+', log)

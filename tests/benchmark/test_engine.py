@@ -154,6 +154,16 @@ def execute(task, settings, runner):
     return bench, plan, Results(task, settings, plan, bench.meta)
 
 
+def publish_valid(task, settings, runner, tmp, validate_bench):
+    """Run ``task`` with the fake runner, publish it, check the result file with the
+    protocol's validator; the rows by name."""
+    _, _, results = execute(task, settings, runner)
+    doc = report.publish(results, say=lambda *a: None)
+    path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
+    assert validate_bench.check(str(path), v2=True) == []
+    return {r['name']: r for r in doc['rows']}
+
+
 # ------------------------------------------------------------------- validation
 @pytest.mark.parametrize('change, words', [
     (dict(rows=(Row('student', 'nope/student.py'), )), ["row 'student'", 'config',
@@ -574,11 +584,7 @@ def test_an_ablation_row_is_compared_with_its_method(fake, validate_bench):
                                      0.0}),)
     ablated = dataclasses.replace(task, rows=rows)
     runner = FakeRunner(test={'M1-no_a': 0.33})
-    _, _, results = execute(ablated, settings, runner)
-    doc = report.publish(results, say=lambda *a: None)
-    path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
-    assert validate_bench.check(str(path), v2=True) == []
-    by = {r['name']: r for r in doc['rows']}
+    by = publish_valid(ablated, settings, runner, tmp, validate_bench)
     p = by['M1-no_a']['extra']['paired_method_vs_ablation']
     assert p['row'] == 'M1' and p['mean'] == pytest.approx(0.03) and p['beats']
     assert all('paired_method_vs_ablation' not in by[n]['extra']
@@ -652,11 +658,7 @@ def test_a_derived_variant_row_is_compared_with_its_reference(fake, validate_ben
     validate(ablated)
     runner = FakeRunner(test={'M1-teacher': 0.62, 'M1-no_b': 0.34,
                               'baseline:no-b-teacher': 0.605})
-    _, _, results = execute(ablated, settings, runner)
-    doc = report.publish(results, say=lambda *a: None)
-    path = tmp / 'out' / 'results' / 'detection-toy-fake-test.json'
-    assert validate_bench.check(str(path), v2=True) == []
-    by = {r['name']: r for r in doc['rows']}
+    by = publish_valid(ablated, settings, runner, tmp, validate_bench)
     p = by['baseline:no-b-teacher']['extra']['paired_method_vs_ablation']
     assert p['row'] == 'M1-teacher' and p['mean'] == pytest.approx(0.015) and p['beats']
     assert 'paired_method_vs_ablation' not in by['M1-teacher']['extra']
