@@ -10,18 +10,26 @@ if ROOT not in sys.path:
 
 import kd_plugins  # noqa: E402,F401  (applies compat, registers)
 
-# mmengine's default scope is process-wide and many tests set it; each test file starts
-# with the scopes this process had after importing kd_plugins, as if it ran alone (under
-# pytest-xdist the files a worker ran before vary from run to run)
+# mmengine's default scope and the random generators are process-wide and tests change
+# them; each test file starts with the scopes this process had after importing kd_plugins
+# and with seeded generators, so it runs the same whichever files its pytest-xdist
+# worker ran before (they vary from run to run)
 from mmengine.registry import DefaultScope  # noqa: E402
 
 _SCOPES_AT_START = dict(DefaultScope._instance_dict)
 
 
 @pytest.fixture(scope='module', autouse=True)
-def _default_scope_as_at_start():
+def _same_start_for_every_file():
+    import random
+
+    import numpy as np
+    import torch
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(_SCOPES_AT_START)
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
     yield
 
 
