@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence
 
 from .probe import AutowireError, Level
 
-PARTS = ('backbone', 'neck', 'embedding')
+PARTS = ('backbone', 'neck', 'embedding', 'logits')
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,12 @@ def pair_levels(student: Sequence[Level], teacher: Sequence[Level],
     for lv in t:
         by_size.setdefault(lv.size, lv)
     pairs = [Pair(lv, by_size[lv.size]) for lv in s if lv.size in by_size]
+    if part == 'logits' and pairs and pairs[0].student.channels != \
+            pairs[0].teacher.channels:
+        raise AutowireError(
+            f'logits: the student predicts {pairs[0].student.channels} classes and the '
+            f'teacher {pairs[0].teacher.channels}; logit distillation needs the same '
+            'classes (a teacher trained on the student\'s label set)')
     if not pairs:
         raise AutowireError(
             f'{part}: no student level has the spatial size of a teacher level on the '

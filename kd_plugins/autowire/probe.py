@@ -11,7 +11,8 @@ or one element (``data_idx``) of a module that returns a tuple. The probe finds
   backbone's ``out_indices``;
 - ``neck`` levels: each 4-D element of the neck's output (FPN / YOLOv3 neck levels), or
   the pooled vector of a classifier's ``GlobalAveragePooling`` (part ``pooled``);
-- ``embedding``: an embedder's ``head.fc`` (kd_plugins' ``EmbeddingHead``).
+- ``embedding``: an embedder's ``head.fc`` (kd_plugins' ``EmbeddingHead``);
+  ``logits``: a classifier's ``head.fc`` (``LinearClsHead``).
 
 Shapes are per sample: ``(C, H, W)`` or ``(C, )``. The batch is zeros of ``(2, 3, H,
 W)``; ``input_size`` defaults to the size the config's test pipeline resizes or crops
@@ -183,8 +184,10 @@ def probe(cfg: Config, input_size: Optional[Sequence[int]] = None,
             handle.remove()
     levels = _levels(records)
     fc = getattr(getattr(model, 'head', None), 'fc', None)
-    if task_of(cfg, argument) == 'retrieval' and isinstance(fc, nn.Linear):
-        levels.append(Level('head.fc', None, 'embedding', (fc.out_features, )))
+    part = dict(retrieval='embedding', classification='logits').get(
+        task_of(cfg, argument))
+    if part and isinstance(fc, nn.Linear):
+        levels.append(Level('head.fc', None, part, (fc.out_features, )))
     return levels
 
 

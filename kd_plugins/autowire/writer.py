@@ -25,6 +25,10 @@ protocol v2 rule 3 starts a baseline; ``sweep_weights`` lists them for a sweep):
   two embedders, no connector (distances and angles are dimension-free);
   ``DistanceWiseRKD(loss_weight=1)`` + ``AngleWiseRKD(loss_weight=2)`` (the paper's
   metric-learning setting, lenscloth/RKD).
+- ``dkd``: decoupled KD (Zhao et al., CVPR 2022) on the logits (``head.fc``) of two
+  classifiers with the same classes, the student's labels read from its head's loss
+  module; ``DKDLoss(tau=1, alpha=1, beta=0.5, reduction='batchmean')`` (mmrazor::distill
+  /mmcls/dkd/dkd_resnet34_resnet18_8xb32_in1k.py).
 - ``at``: attention transfer (Zagoruyko & Komodakis, ICLR 2017) on the backbone stages
   of a classifier or embedder, no connector (the maps are channel-free);
   ``ATLoss(loss_weight=1000)`` (the paper's code, szagoruyko/attention-transfer).
@@ -57,6 +61,9 @@ class Method:
     source: str = ''
     # several terms on each pair: name -> loss (``loss`` is then unused)
     terms: Optional[Callable[[Pair], Dict[str, dict]]] = None
+    # more student recorders, and what each loss mapping reads from them
+    student_recorders: Optional[dict] = None
+    mapping_extra: Optional[dict] = None
 
 
 def _mgd_connector(pair: Pair) -> dict:
@@ -87,6 +94,18 @@ METHODS = {m.name: m for m in (
                                 rkd_a=dict(type='AngleWiseRKD', loss_weight=2.0)),
            source='distance 1, angle 2: the RKD paper\'s metric-learning setting '
            '(lenscloth/RKD examples/cub200.sh --dist_ratio 1 --angle_ratio 2)'),
+    Method('dkd', "MMRazor's decoupled KD (Zhao et al., CVPR 2022)",
+           ('classification', ), 'logits', None, connector=lambda p: None,
+           terms=lambda p: dict(dkd=dict(type='DKDLoss', tau=1, alpha=1.0, beta=0.5,
+                                         reduction='batchmean', loss_weight=1.0)),
+           student_recorders=dict(gt_labels=dict(type='ModuleInputs',
+                                                 source='head.loss_module')),
+           mapping_extra=dict(gt_labels=dict(from_student=True, recorder='gt_labels',
+                                             data_idx=1)),
+           source='tau 1, alpha 1, beta 0.5, loss_weight 1: MMRazor\'s published '
+           'default (mmrazor::distill/mmcls/dkd/dkd_resnet34_resnet18_8xb32_in1k.py; '
+           'reduction batchmean, the authors\' per-sample mean; on CIFAR the authors '
+           'use tau 4, beta 8)'),
     Method('at', 'attention transfer (Zagoruyko & Komodakis, ICLR 2017)',
            ('classification', 'retrieval'), 'backbone',
            lambda p: dict(type='ATLoss', loss_weight=1000.0), connector=lambda p: None,
@@ -192,8 +211,10 @@ def write_config(method_name: str, student: str, teacher: str, teacher_ckpt: str
         for term, loss in term_fn(pair).items():
             key = f'loss_{term}' + (str(i) if numbered else '')
             losses[key] = loss
-            mappings[key] = wiring['loss_forward_mappings'][f'loss_{method.part}{i}']
+            mappings[key] = dict(wiring['loss_forward_mappings'][
+                f'loss_{method.part}{i}'], **(method.mapping_extra or {}))
     wiring['loss_forward_mappings'] = mappings
+    wiring['student_recorders'].update(method.student_recorders or {})
     distiller = dict(type='ConfigurableDistiller',
                      student_recorders=wiring['student_recorders'],
                      teacher_recorders=wiring['teacher_recorders'],

@@ -154,3 +154,43 @@ def test_the_written_rkd_config_wires_the_hand_written_terms(tmp_path,
     assert res.returncode == 0, log[-3000:]
     assert re.search(r'distill\.loss_rkd_d: [0-9.]+', log) and \
         re.search(r'distill\.loss_rkd_a: [0-9.]+', log)
+
+
+@pytest.mark.slow
+def test_the_written_dkd_config_reads_the_labels_and_trains(tmp_path, toy_cls_root):
+    """DKD on the toy classifiers: the logits of both heads and the student's labels
+    from its head's loss module, as configs/mmrazor_dkd/ wires them; it trains. A
+    teacher with other classes is refused, naming both counts."""
+    t_cfg = osp.join(CONFIGS, 'classifiers', 'wrn-16-2_toy-cls.py')
+    s_cfg = osp.join(CONFIGS, 'classifiers', 'resnet8_toy-cls.py')
+    out = tmp_path / 'dkd.py'
+    write_config('dkd', s_cfg, t_cfg, save_weights(t_cfg, tmp_path / 't.pth'),
+                 out=str(out), input_size=(32, 32))
+    mine = Config.fromfile(str(out)).model.distiller
+    hand = Config.fromfile(osp.join(
+        CONFIGS, 'mmrazor_dkd', 'dkd_logits_wrn-16-2_resnet8_toy-cls.py')).model.distiller
+    for side in ('student_recorders', 'teacher_recorders'):  # (the hand-written base
+        # also records the backbone for the other toy methods)
+        assert {(r.type, r.source) for r in mine[side].values()} <= \
+            {(r.type, r.source) for r in hand[side].values()}
+    assert {r.source for r in mine.student_recorders.values()} == {'head.fc',
+                                                                   'head.loss_module'}
+    [(name, mapping)] = mine.loss_forward_mappings.items()
+    assert name == 'loss_dkd' and mapping.gt_labels.to_dict() == \
+        hand.loss_forward_mappings.loss_dkd.gt_labels.to_dict()
+    assert mine.distill_losses.loss_dkd.type == 'DKDLoss'
+    opts = cls_data_options(toy_cls_root, batch_size=8)
+    res = subprocess.run([sys.executable, 'tools/train.py', str(out), '--work-dir',
+                          str(tmp_path / 'work'), '--max-iters', '2',
+                          *cli_options(dict(opts,
+                                            **{'default_hooks.logger.interval': 1}))],
+                         cwd=ROOT, env=subprocess_env(), capture_output=True, text=True,
+                         timeout=600)
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-3000:]
+    assert re.search(r'distill\.loss_dkd: [0-9.]+', log), log[-2000:]
+    big = 'mmpretrain::resnet/resnet18_8xb32_in1k.py'
+    with pytest.raises(AutowireError, match=r'logits: the student predicts \d+ classes '
+                       r'and the teacher 1000'):
+        write_config('dkd', s_cfg, big, save_weights(big, tmp_path / 'r18.pth'),
+                     out=str(tmp_path / 'no.py'), input_size=(32, 32))
