@@ -1,8 +1,8 @@
 """Pair a student's levels with a teacher's and wire them as MMRazor distiller parts
 (issue 22).
 
-Two levels of the same part (``backbone`` or ``neck``, :mod:`.probe`) pair when their
-spatial sizes are equal on the same input (the same stride); a student level whose size
+Two levels of the same part (:data:`PARTS`, :mod:`.probe`) pair when their spatial
+sizes are equal on the same input (the same stride; a vector level has none); a student level whose size
 no teacher level has is left out. Where the channels differ, the student side gets a 1x1
 ``ConvModuleConnector`` (MMRazor's, no norm, no activation) to the teacher's channels,
 as the hand-written configs do. A pair with no level of equal size fails, naming both
@@ -21,7 +21,7 @@ Example::
     #      loss_forward_mappings=..., loss_names=['loss_neck0', ...])
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from .probe import AutowireError, Level
 
@@ -84,8 +84,13 @@ def _recorder_name(level: Level) -> str:
     return level.source.replace('.', '_')
 
 
-def distiller_wiring(pairs: Sequence[Pair], name: str) -> dict:
-    """Recorders, connectors and loss mappings of ``pairs`` (module docstring)."""
+def distiller_wiring(pairs: Sequence[Pair], name: str,
+                     connector: Optional[Callable[[Pair], Optional[dict]]] = None
+                     ) -> dict:
+    """Recorders, connectors and loss mappings of ``pairs`` (module docstring);
+    ``connector(pair)``: the student side's connector config or None (default
+    ``Pair.connector``, a 1x1 conv where channels differ)."""
+    connector = connector or (lambda pair: pair.connector)
     if not pairs:
         raise AutowireError(f'{name}: no level pairs to wire')
     student_rec, teacher_rec, connectors, mappings = {}, {}, {}, {}
@@ -99,8 +104,9 @@ def distiller_wiring(pairs: Sequence[Pair], name: str) -> dict:
             if level.index is not None:
                 spec['data_idx'] = level.index
             sides[side] = spec
-        if pair.connector is not None:
-            connectors[f'{name}{i}_s'] = pair.connector
+        conn = connector(pair)
+        if conn is not None:
+            connectors[f'{name}{i}_s'] = conn
             sides['S']['connector'] = f'{name}{i}_s'
         mappings[f'loss_{name}{i}'] = dict(preds_S=sides['S'], preds_T=sides['T'])
     return dict(student_recorders=student_rec, teacher_recorders=teacher_rec,

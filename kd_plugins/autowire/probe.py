@@ -48,8 +48,8 @@ class AutowireError(ValueError):
 @dataclass(frozen=True)
 class Level:
     """One recordable feature: ``source`` (module name) and ``index`` (``data_idx`` in
-    a tuple output, None for a tensor), ``part`` (``backbone`` / ``neck`` / ``pooled``)
-    and the per-sample ``shape``."""
+    a tuple output, None for a tensor), ``part`` (``backbone`` / ``neck`` / ``pooled``
+    / ``embedding`` / ``logits``) and the per-sample ``shape``."""
     source: str
     index: Optional[int]
     part: str
@@ -156,9 +156,10 @@ def _stage_candidates(backbone: nn.Module) -> List[Tuple[str, nn.Module]]:
 
 
 def probe(cfg: Config, input_size: Optional[Sequence[int]] = None,
-          argument: str = 'config') -> List[Level]:
-    """The recordable levels of the config's model (module docstring)."""
-    model = build_model(cfg, argument)
+          argument: str = 'config', model: Optional[nn.Module] = None) -> List[Level]:
+    """The recordable levels of the config's model (module docstring); ``model``: the
+    config's model when it is built already (``build_model``)."""
+    model = build_model(cfg, argument) if model is None else model.eval()
     h, w = tuple(input_size) if input_size is not None else input_size_of(cfg)
     records, hooks = [], []
 

@@ -40,11 +40,15 @@ Example::
 """
 import datetime
 import os.path as osp
+import pprint
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from .pairing import Pair, distiller_wiring, pair_levels
-from .probe import AutowireError, build_model, load_config, probe, scope_of, task_of
+from torch import nn
+
+from .probe import (AutowireError, build_model, input_size_of, load_config, probe,
+                    scope_of, task_of)
 
 
 @dataclass(frozen=True)
@@ -121,15 +125,15 @@ def check_method(name) -> Method:
     return METHODS[name]
 
 
-def check_teacher_checkpoint(teacher_cfg, ckpt: str) -> None:
-    """Every parameter of the built teacher is in ``ckpt`` with its shape."""
+def check_teacher_checkpoint(teacher: nn.Module, ckpt: str) -> None:
+    """Every parameter of the built ``teacher`` is in ``ckpt`` with its shape."""
     from ..compat import load_local_checkpoint
     if not isinstance(ckpt, str) or not osp.isfile(ckpt):
         raise AutowireError(f'teacher-ckpt: checkpoint file {ckpt!r} not found (a local '
                             'file: nothing downloads)')
     state = load_local_checkpoint(ckpt, map_location='cpu')
     state = state.get('state_dict', state)
-    want = build_model(teacher_cfg, 'teacher').state_dict()
+    want = teacher.state_dict()
     missing = [k for k in want if k not in state]
     wrong = [f'{k} {tuple(state[k].shape)} (the teacher has {tuple(v.shape)})'
              for k, v in want.items()
@@ -152,7 +156,7 @@ def _base_ref(spec: str, out: Optional[str]) -> str:
     return osp.relpath(osp.abspath(spec), osp.dirname(osp.abspath(out)))
 
 
-def _header(method, student, teacher, ckpt, size, pairs, connectors, task) -> str:
+def _header(method, student, teacher, ckpt, size, pairs, connector, task) -> str:
     lines = [
         f'# Distillation config written by tools/make_distill_config.py (kd_plugins) on '
         f'{datetime.date.today().isoformat()}.',
@@ -163,7 +167,7 @@ def _header(method, student, teacher, ckpt, size, pairs, connectors, task) -> st
         f'{method.part} levels of equal',
         '# spatial size are paired (student <- teacher):']
     for i, pair in enumerate(pairs):
-        conn = connectors.get(i)
+        conn = connector(pair)
         how = 'no connector' if conn is None else \
             f'{conn["type"]} {pair.student.channels} -> {pair.teacher.channels}'
         lines.append(f'#   {i}: {pair.student.describe()} <- {pair.teacher.describe()} '
@@ -186,22 +190,13 @@ def write_config(method_name: str, student: str, teacher: str, teacher_ckpt: str
         fits = sorted(n for n, m in METHODS.items() if s_task in m.tasks)
         raise AutowireError(f'method: {method.name} serves {", ".join(method.tasks)}, not '
                             f'{s_task}; for {s_task}: {fits}')
-    check_teacher_checkpoint(t_cfg, teacher_ckpt)
-    from .probe import input_size_of
+    t_model = build_model(t_cfg, 'teacher')
+    check_teacher_checkpoint(t_model, teacher_ckpt)
     size = tuple(input_size) if input_size is not None else input_size_of(s_cfg)
-    pairs = pair_levels(probe(s_cfg, size, 'student'), probe(t_cfg, size, 'teacher'),
-                        method.part)
-    wiring = distiller_wiring(pairs, method.part)
-    make = method.connector or (lambda p: p.connector)
-    connectors, conn_by_pair = {}, {}
-    for i, pair in enumerate(pairs):
-        mapping = wiring['loss_forward_mappings'][f'loss_{method.part}{i}']['preds_S']
-        mapping.pop('connector', None)
-        conn = make(pair)
-        if conn is not None:
-            connectors[f'{method.part}{i}_s'] = conn
-            conn_by_pair[i] = conn
-            mapping['connector'] = f'{method.part}{i}_s'
+    pairs = pair_levels(probe(s_cfg, size, 'student'),
+                        probe(t_cfg, size, 'teacher', model=t_model), method.part)
+    connector = method.connector or (lambda p: p.connector)
+    wiring = distiller_wiring(pairs, method.part, connector)
     # one term per pair named loss_<part><i>, or the method's named terms on each pair
     # (loss_<term>, with <i> when there are several pairs)
     term_fn = method.terms or (lambda p: {method.part: method.loss(p)})
@@ -218,7 +213,7 @@ def write_config(method_name: str, student: str, teacher: str, teacher_ckpt: str
     distiller = dict(type='ConfigurableDistiller',
                      student_recorders=wiring['student_recorders'],
                      teacher_recorders=wiring['teacher_recorders'],
-                     connectors=connectors, distill_losses=losses,
+                     connectors=wiring['connectors'], distill_losses=losses,
                      loss_forward_mappings=wiring['loss_forward_mappings'])
     # mmpretrain keeps the preprocessor at the top level; the Runner hands it to the
     # algorithm (built in the mmrazor scope), so it must say its type
@@ -227,9 +222,8 @@ def write_config(method_name: str, student: str, teacher: str, teacher_ckpt: str
                                                       dict):
         preprocessor = ("    data_preprocessor=dict(_base_.data_preprocessor, "
                         "type='mmpretrain.ClsDataPreprocessor'),\n")
-    import pprint
     body = pprint.pformat(distiller, width=84, sort_dicts=False).replace('\n', '\n    ')
-    text = _header(method, student, teacher, teacher_ckpt, size, pairs, conn_by_pair,
+    text = _header(method, student, teacher, teacher_ckpt, size, pairs, connector,
                    s_task)
     text += (f"_base_ = [{_base_ref(student, out)!r}]\n"
              f"teacher_ckpt = {osp.abspath(teacher_ckpt)!r}\n"

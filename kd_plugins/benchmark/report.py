@@ -209,7 +209,7 @@ def document(r):
                 extra[f'paired_vs_{ref}'] = paired(vals, per[ref])
             method = task.row(name) and task.row(name).variant_of
             if method in per and len(per[method]) == len(vals):
-                # a derived variant (M8-teacher_no_feedback): its reference minus it
+                # a derived variant (baseline:no-feedback-teacher): its reference minus it
                 extra['paired_method_vs_ablation'] = dict(
                     row=method, **paired(per[method], vals))
         if name == 'teacher':

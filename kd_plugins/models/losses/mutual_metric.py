@@ -75,6 +75,13 @@ def check_positives(labels: torch.Tensor, what: str = 'the loss') -> None:
                          f'{labels.numel()} samples is one class; ' + SAMPLER_HINT)
 
 
+def check_embedding_pair(preds: torch.Tensor, target: torch.Tensor) -> None:
+    """Both ``(N, D)`` (any D each) with one row per sample of the same batch."""
+    if preds.dim() != 2 or target.dim() != 2 or preds.size(0) != target.size(0):
+        raise ValueError(f'embeddings must be (N, D) with one row per sample, got '
+                         f'{tuple(preds.shape)} and {tuple(target.shape)}')
+
+
 def _off_diagonal(n: int, device) -> torch.Tensor:
     return ~torch.eye(n, dtype=torch.bool, device=device)
 
@@ -191,9 +198,7 @@ class MutualRelationalLoss(nn.Module):
 
     def forward(self, preds: torch.Tensor, target: torch.Tensor,
                 anchor_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if preds.dim() != 2 or target.dim() != 2 or preds.size(0) != target.size(0):
-            raise ValueError(f'embeddings must be (N, D) with one row per sample, got '
-                             f'{tuple(preds.shape)} and {tuple(target.shape)}')
+        check_embedding_pair(preds, target)
         if self.with_l2_norm:
             preds, target = F.normalize(preds, dim=1), F.normalize(target, dim=1)
         loss = preds.sum() * 0.0
@@ -264,9 +269,7 @@ class MutualSimilarityKLLoss(nn.Module):
 
     def forward(self, preds: torch.Tensor, target: torch.Tensor,
                 anchor_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if preds.dim() != 2 or target.dim() != 2 or preds.size(0) != target.size(0):
-            raise ValueError(f'embeddings must be (N, D) with one row per sample, got '
-                             f'{tuple(preds.shape)} and {tuple(target.shape)}')
+        check_embedding_pair(preds, target)
         return self.loss_weight * similarity_kl_loss(preds, target, self.tau,
                                                      anchor_weights)
 
