@@ -25,7 +25,7 @@ from typing import Callable, List, Optional, Sequence
 
 from .probe import AutowireError, Level
 
-PARTS = ('backbone', 'neck', 'embedding', 'logits')
+PARTS = ('backbone', 'outputs', 'neck', 'embedding', 'logits')
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ or one element (``data_idx``) of a module that returns a tuple. The probe finds
   feature map; for each spatial size the *last* such module is kept, i.e. the end of the
   stage at each stride (``backbone.layer3``, ``backbone.stages.2``, ...), whatever the
   backbone's ``out_indices``;
+- ``outputs``: each 4-D element of the backbone's own output (what the neck reads:
+  the stages of ``out_indices``), recorded as elements ``data_idx`` of ``backbone``;
 - ``neck`` levels: each 4-D element of the neck's output (FPN / YOLOv3 neck levels), or
   the pooled vector of a classifier's ``GlobalAveragePooling`` (part ``pooled``);
 - ``embedding``: an embedder's ``head.fc`` (kd_plugins' ``EmbeddingHead``);
@@ -172,6 +174,7 @@ def probe(cfg: Config, input_size: Optional[Sequence[int]] = None,
     if backbone is None:
         raise AutowireError(f'{argument}: the model {type(model).__name__} has no '
                             'backbone to record')
+    hooks.append(backbone.register_forward_hook(keep('backbone_out')))
     for name, child in _stage_candidates(backbone):
         hooks.append(child.register_forward_hook(keep(f'backbone.{name}')))
     neck = getattr(model, 'neck', None)
@@ -192,9 +195,48 @@ def probe(cfg: Config, input_size: Optional[Sequence[int]] = None,
     return levels
 
 
+def decode_feature(model: nn.Module, input_size: Sequence[int],
+                   argument: str = 'config') -> Tuple[str, int]:
+    """``(module name, channels)`` of the feature a segmentor's decode head classifies:
+    the last child of ``decode_head`` to run whose output is 4-D with the channels
+    ``decode_head.conv_seg`` reads (``decode_head.convs`` of an FCN head,
+    ``decode_head.bottleneck`` of ASPP / PSP heads)."""
+    head = getattr(model, 'decode_head', None)
+    conv_seg = getattr(head, 'conv_seg', None)
+    if not isinstance(conv_seg, nn.Conv2d):
+        raise AutowireError(f'{argument}: {type(model).__name__} has no decode_head.'
+                            'conv_seg (an mmseg EncoderDecoder with a decode head)')
+    order, hooks = [], []
+    for name, child in head.named_children():
+        if name in ('conv_seg', 'dropout') or name.startswith('loss'):
+            continue
+        hooks.append(child.register_forward_hook(
+            lambda _m, _i, out, name=name: order.append((name, out))))
+    h, w = tuple(input_size)
+    try:
+        with torch.no_grad():
+            head(model.extract_feat(torch.zeros(2, 3, h, w)))
+    finally:
+        for handle in hooks:
+            handle.remove()
+    found = [name for name, out in order if torch.is_tensor(out) and out.dim() == 4
+             and out.size(1) == conv_seg.in_channels]
+    if not found:
+        raise AutowireError(f'{argument}: no child of decode_head outputs the '
+                            f'{conv_seg.in_channels} channels conv_seg reads')
+    return f'decode_head.{found[-1]}', conv_seg.in_channels
+
+
 def _levels(records) -> List[Level]:
-    by_size, order, neck = {}, [], []
+    by_size, order, neck, outs = {}, [], [], []
     for name, output in records:
+        if name == 'backbone_out':
+            items = output if isinstance(output, (tuple, list)) else [output]
+            for i, t in enumerate(items):
+                index = i if isinstance(output, (tuple, list)) else None
+                if torch.is_tensor(t) and t.dim() == 4:
+                    outs.append(Level('backbone', index, 'outputs', tuple(t.shape[1:])))
+            continue
         if name == 'neck':
             items = output if isinstance(output, (tuple, list)) else [output]
             for i, t in enumerate(items):
@@ -212,8 +254,8 @@ def _levels(records) -> List[Level]:
         if size not in by_size:
             order.append(size)
         by_size[size] = Level(name, None, 'backbone', tuple(output.shape[1:]))
-    return [by_size[s] for s in order] + neck
+    return [by_size[s] for s in order] + outs + neck
 
 
-__all__ = ['AutowireError', 'Level', 'build_model', 'input_size_of', 'load_config',
-           'probe', 'scope_of', 'task_of']
+__all__ = ['AutowireError', 'Level', 'build_model', 'decode_feature', 'input_size_of',
+           'load_config', 'probe', 'scope_of', 'task_of']

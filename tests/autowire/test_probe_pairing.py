@@ -80,7 +80,11 @@ def test_the_codebases_own_configs_probe_and_pair():
                 (64, 64))
     assert task_of(load_config('mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py')) \
         == 'segmentation'
-    assert seg[-1].source == 'backbone.layer4' and seg[-1].size == (8, 8)  # dilated
+    stages = [lv for lv in seg if lv.part == 'backbone']
+    assert stages[-1].source == 'backbone.layer4' and stages[-1].size == (8, 8)  # dilated
+    # the backbone's own outputs (out_indices 0-3), what the decode heads read
+    assert [(lv.source, lv.index, lv.channels) for lv in seg if lv.part == 'outputs'] \
+        == [('backbone', i, c) for i, c in enumerate((64, 128, 256, 512))]
 
 
 def test_bad_input_is_named(tmp_path):

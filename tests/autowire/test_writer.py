@@ -94,7 +94,13 @@ def test_bad_input_fails_before_writing_naming_the_argument(teacher_ckpt, tmp_pa
         (('cwd', TOY_S, TOY_CLS, teacher_ckpt),
          'the student is a detection model and the teacher a classification one'),
         (('at', TOY_S, TOY_T, teacher_ckpt), r"method: at serves .* not detection; "
-         r"for detection: \['cwd', 'mgd', 'pkd'\]"),
+         r"for detection: \['M1', 'M2', 'M4', 'cwd', 'mgd', 'pkd'\]"),
+        (('M3', TOY_S, TOY_T, teacher_ckpt), 'method: the writer does not write M3: '
+         '.*configs/semi_adaptive'),
+        (('M4', TOY_S, [TOY_T, TOY_T], [teacher_ckpt] * 2),
+         'teacher: M4 distils from one teacher, got 2 \\(several teachers: M6\\)'),
+        (('M6', TOY_S, [TOY_T, TOY_T], [teacher_ckpt]),
+         'teacher-ckpt: 1 checkpoint\\(s\\) for 2 teacher\\(s\\)'),
         (('cwd', TOY_S, TOY_T, str(tmp_path / 'none.pth')), 'teacher-ckpt: checkpoint '
          'file .* not found'),
         (('cwd', TOY_S, osp.join(tmp_path, 'nope.py'), teacher_ckpt),

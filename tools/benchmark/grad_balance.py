@@ -24,9 +24,7 @@ task loss, for methods that train the teacher too (M8's feedback term):
 Warm-ups are measured as finished (the runner's iteration is set far past them).
 """
 import argparse
-import copy
 import os.path as osp
-import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -36,24 +34,12 @@ ensure_importable()
 
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.logging import MessageHub  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
+from kd_plugins.autowire.balance import group_pulls, loss_pulls  # noqa: E402
 from kd_plugins.compat import load_local_checkpoint  # noqa: E402
-
-
-def grad_norm(loss, params):
-    if not loss.requires_grad:
-        return 0.0
-    grads = [g for g in torch.autograd.grad(loss, params, retain_graph=True,
-                                            allow_unused=True) if g is not None]
-    return torch.sqrt(sum((g**2).sum() for g in grads)).item() if grads else 0.0
-
-
-def flat_sum(value):
-    return sum(value) if isinstance(value, (list, tuple)) else value
 
 
 def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options, side='student'):
@@ -64,27 +50,11 @@ def measure(cfg_path, teacher_ckpt, student_ckpt, batches, options, side='studen
     if student_ckpt:
         state = load_local_checkpoint(student_ckpt)
         algo.student.load_state_dict(state.get('state_dict', state))
-    algo.train()
-    MessageHub.get_current_instance().update_info('iter', 10**9)  # warm-ups done
-    net = algo.student if side == 'student' else algo.teacher
-    params = [p for p in net.parameters() if p.requires_grad]
-    if not params:
-        raise SystemExit(f'{osp.basename(cfg_path)}: the {side} has no trainable '
-                         'parameters in this config')
-    rows = {}
-    for batch in batches:
-        data = algo.data_preprocessor(copy.deepcopy(batch), True)
-        losses = algo.loss(data['inputs'], data['data_samples'])
-        task = sum(flat_sum(v) for k, v in losses.items()
-                   if k.startswith(f'{side}.') and 'loss' in k)
-        rows.setdefault('task', []).append(grad_norm(task, params))
-        groups = {}
-        for k, v in losses.items():
-            if k.startswith('distill.') and 'loss' in k:
-                groups.setdefault(re.sub(r'\d+$', '', k[len('distill.'):]), []).append(v)
-        for name, values in groups.items():
-            rows.setdefault(name, []).append(grad_norm(sum(values), params))
-    return {k: sum(v) / len(v) for k, v in rows.items()}
+    try:
+        pulls = loss_pulls(algo, batches, side)
+    except ValueError as err:
+        raise SystemExit(f'{osp.basename(cfg_path)}: {err} in this config') from None
+    return dict(task=pulls['task'], **group_pulls(pulls))
 
 
 def main(argv=None):

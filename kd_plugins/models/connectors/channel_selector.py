@@ -51,6 +51,11 @@ class ActiveChannelSelector(BaseConnector):
         self.register_buffer('running_activity', torch.zeros(in_channel))
         self.register_buffer('num_updates', torch.zeros((), dtype=torch.long))
 
+    @property
+    def declared_out_channels(self) -> int:
+        """The channels it passes on (the build-time channel check reads this)."""
+        return self.num_selected
+
     @torch.no_grad()
     def update(self, feature: torch.Tensor) -> None:
         activity = feature.detach().abs().pow(self.p).mean(dim=(0, 2, 3))

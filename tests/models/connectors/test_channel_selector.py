@@ -19,6 +19,8 @@ def test_selects_most_active_channels_in_order():
     torch.testing.assert_close(out, batch([1.0, 9.0, 0.5, 4.0, 2.0])[:, [1, 3]])
     torch.testing.assert_close(sel.running_activity,
                                torch.tensor([1.0, 9.0, 0.5, 4.0, 2.0]))
+    # what the build-time channel check reads: the selected count, not the input's
+    assert sel.declared_out_channels == out.size(1) == 2
 
 
 def test_running_statistics_follow_training_not_init():
