@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export KD_VENV := $(abspath $(VENV))
 
-.PHONY: install demo test bench bench-serve clean
+.PHONY: install demo test bench bench-serve compare-toy clean
 
 install:
 	@bash tools/install.sh
@@ -27,6 +27,11 @@ bench: install
 # web-service latency (512 x 512 tile, 200 requests) and memory with the toy student
 bench-serve: install
 	@$(PY) tools/benchmark/serve_latency.py --train-toy work_dirs/serve_toy $(BENCH_ARGS)
+
+# the README's comparison: tools/compare.py on mmpretrain's own ResNet-50 -> ResNet-18
+# configs shrunk to the toy data (resumable; tools/benchmark/compare_toy.py)
+compare-toy: install
+	@$(PY) tools/benchmark/compare_toy.py $(COMPARE_ARGS)
 
 clean:
 	rm -rf work_dirs demo_out data/toy_* .pytest_cache

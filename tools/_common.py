@@ -50,12 +50,21 @@ def load_config(args):
 
 def read_config(path, cfg_options=None, teacher_ckpt=None, work_dir=None,
                 launcher='none'):
-    """A config with overrides applied, ``teacher_ckpt`` carried into the model."""
+    """A config (a file, or ``package::path`` of an installed OpenMMLab package) with
+    overrides applied, ``teacher_ckpt`` carried into the model."""
     from mmengine.config import Config
-    if not osp.isfile(path):
-        raise SystemExit(f'error: config file {path!r} not found')
     from kd_plugins.engine.cfg_options import ConfigOptionError, check_cfg_options
-    cfg = Config.fromfile(path)
+    if '::' in path:  # an installed package's own config: mmdet::yolo/...
+        from mmengine.hub import get_config
+        try:
+            cfg = get_config(path, pretrained=False)
+        except Exception as err:  # noqa: BLE001 - mmengine raises several kinds
+            raise SystemExit(f'error: config {path!r} is no config of an installed '
+                             f'package ({err})') from None
+    elif not osp.isfile(path):
+        raise SystemExit(f'error: config file {path!r} not found')
+    else:
+        cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options:
         try:

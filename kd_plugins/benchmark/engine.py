@@ -69,6 +69,12 @@ class Settings:
     smoke: bool = False
     command: str = ''
     summary_readme: str = 'README.md'  # gets the summary table if it has the markers
+    scales: tuple = SCALES  # the sweep's loss-weight scales (compare may ask for fewer)
+    # how training runs start: python <train_launch> tools/train.py CFG --work-dir DIR
+    # <train_args> (compare --launcher pytorch: torch.distributed.run ... / --launcher
+    # pytorch); not part of a run's key, so a run resumes under another launcher
+    train_launch: tuple = ()
+    train_args: tuple = ()
     # the cores this process may use (``taskset -c 0 ...`` gives the engine one)
     cores: int = field(default_factory=lambda: len(os.sched_getaffinity(0)) or 1)
 
@@ -295,6 +301,11 @@ class Bench:
         return self.meta
 
     def make_data(self):
+        if self.task.data.kind is None:  # the user's data (compare): described, not made
+            if self.data_meta() is None:
+                raise SystemExit(f'{self.task.name}: no {self.root}/meta.json describing '
+                                 'the data')
+            return
         cmds = self.task.data.commands(self.s.scale, [TUNING_SEED, *self.s.seeds])
         os.makedirs(self.s.work_dir, exist_ok=True)
         logfile = osp.join(self.s.work_dir, f'data-{self.task.name}.log')
@@ -342,8 +353,8 @@ class Bench:
         key = sha256(dict(protocol=PROTOCOL, kind='train', config=canonical(cfg),
                           seed=seed, split=split, data=self.meta_sha, deps=list(deps)))
         path = self._run_dir(config, seed, split, scale, key)
-        cmd = [sys.executable, 'tools/train.py', osp.join(path, 'config.py'),
-               '--work-dir', path]
+        cmd = [sys.executable, *self.s.train_launch, 'tools/train.py',
+               osp.join(path, 'config.py'), '--work-dir', path, *self.s.train_args]
         run = Run('train', role, tag, key, path, [cmd], row=row, seed=seed, split=split,
                   scale=scale, options=opts, cfg=cfg,
                   checkpoint=osp.join(path, schedule.checkpoint(length)),
@@ -429,8 +440,34 @@ class Bench:
         plan.todo = list(unique.values())
         return plan
 
+    def _given_teacher(self, plan, t, st):
+        """A teacher the user trained (``Teacher.checkpoint``): not trained here; one
+        test run scores it (the teacher row)."""
+        seed = self.s.seeds[0]
+        stat = os.stat(t.checkpoint)
+        stamp = sha256([osp.abspath(t.checkpoint), stat.st_size, stat.st_mtime_ns])
+        st.want, st.ckpt, st.dep = (seed, ), t.checkpoint, ('given', stamp)
+        opts = dict(self.task.base_options(self.root), **t.options)
+        opts.update(self.task.split_options(self.root, 'test', 'test'))
+        cfg = resolve(t.config, opts)
+        key = sha256(dict(protocol=PROTOCOL, kind='test-given', config=canonical(cfg),
+                          data=self.meta_sha, deps=[st.dep]))
+        path = self._run_dir(t.config, seed, 'test', None, key)
+        cmd = [sys.executable, 'tools/test.py', osp.join(path, 'config.py'),
+               osp.abspath(t.checkpoint), '--work-dir', path]
+        run = Run('test', 'eval', f'{self.task.name} teacher (given) test', key, path,
+                  [cmd], row='teacher', seed=seed, split='test', options=opts, cfg=cfg)
+        status, res = self.use(plan, run)
+        if status == 'failed':
+            st.failed.append(self._failure('teacher', run, res))
+        elif res is not None:
+            st.runs[seed] = res
+        return st
+
     def _plan_teacher(self, plan, t):
         st = TeacherState(t.name)
+        if t.checkpoint is not None:
+            return self._given_teacher(plan, t, st)
         opts = dict(self.task.base_options(self.root), **t.options)
         seeds = list(self.s.seeds) if t.report_seeds else [self.s.seeds[0]]
         st.want = tuple(seeds)
@@ -529,7 +566,7 @@ class Bench:
                                       reason=f'{why[1]} failed'))
             elif st.selected:
                 if row.distilling:
-                    plan.waiting['sweep'] = plan.waiting.get('sweep', 0) + len(SCALES)
+                    plan.waiting['sweep'] = plan.waiting.get('sweep', 0) + len(self.s.scales)
                 plan.wait('seed', n, row.name, why[1])
             return st
         st.config = self._row_config(plan, row)
@@ -556,7 +593,7 @@ class Bench:
                                                    for k in sweep_keys(row, tree)}
         st.start = self._starts[(row.name, st.config)]
         st.start_from = row.origin
-        for scale in SCALES:
+        for scale in self.s.scales:
             run = self.train_run('sweep', f'{self.task.name} {row.name} {fmt_scale(scale)} '
                                  f's{TUNING_SEED} val', st.config, opts_at(TUNING_SEED, scale),
                                  TUNING_SEED, 'val', schedule, deps, row.name, scale)
@@ -565,7 +602,7 @@ class Bench:
                 st.failed.append(self._failure(row.name, run, res))
             elif res is not None:
                 st.sweep[scale] = res
-        if len(st.sweep) == len(SCALES):
+        if len(st.sweep) == len(self.s.scales):
             st.chosen = choose_scale({s: r['value'] for s, r in st.sweep.items()})
             self._plan_seeds(plan, row, st, schedule, opts_at, deps, st.chosen, keep)
         elif not st.failed and st.selected:
@@ -765,7 +802,7 @@ class Bench:
         ckpts, deps, _ = self._teacher_inputs(plan, row)
         schedule = row.schedule or self.task.schedule
         runs = []
-        for scale, seed in itertools.product(SCALES, [TUNING_SEED, *self.s.seeds]):
+        for scale, seed in itertools.product(self.s.scales, [TUNING_SEED, *self.s.seeds]):
             opts = row_options(self.task, row, Ctx(self.root, seed, self.s.scale))
             opts.update({k: v * scale for k, v in state.start.items()})
             opts.update(ckpts)
@@ -842,9 +879,12 @@ class Bench:
 
 
 def choose_scale(vals):
-    """The sweep scale with the best val score; ties: x1, then the smaller."""
+    """The sweep scale with the best val score; ties: x1, then the smaller (then the
+    other scales of a custom sweep, smaller first)."""
     best = max(vals.values())
-    return next(s for s in PREFERENCE if vals[s] == best)
+    order = [s for s in PREFERENCE if s in vals] + sorted(s for s in vals
+                                                          if s not in PREFERENCE)
+    return next(s for s in order if vals[s] == best)
 
 
 @dataclass

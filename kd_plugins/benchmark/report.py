@@ -175,8 +175,10 @@ def document(r):
             extra['note'] = task.row(name).note
         if st.role == 'distilling':
             row['start'] = {'loss_weights': st.start, 'from': st.start_from}
+            order = [sc for sc in PREFERENCE if sc in st.sweep] + sorted(
+                sc for sc in st.sweep if sc not in PREFERENCE)
             row['sweep'] = [dict(scale=sc, val=round(st.sweep[sc]['value'], 5))
-                            for sc in PREFERENCE]  # the validator's max() picks ours
+                            for sc in order]  # the validator's max() picks ours
             row['chosen'] = dict(scale=st.chosen, loss_weights={
                 k: v * st.chosen for k, v in st.start.items()})
             others = [b for b in base if b != name]
@@ -231,7 +233,7 @@ def document(r):
         protocol=PROTOCOL, task=task.task, dataset=task.dataset_at(s.scale), split='test',
         machine=s.machine, command=s.command, date=datetime.date.today().isoformat(),
         metric=task.metric, seeds=list(s.seeds),
-        tuning=dict(split='val', seed=TUNING_SEED, scales=list(SCALES)),
+        tuning=dict(split='val', seed=TUNING_SEED, scales=list(s.scales)),
         calibration=r.calibration(), rows=rows, failed=failed,
         settings=dict(
             scale=s.scale, smoke=s.smoke, jobs=s.jobs, threads_per_run=s.threads,

@@ -80,10 +80,11 @@ class Data:
     """A toy set made by ``tools/make_toy_data.py <kind> --out <root>`` (``<root>_x<N>``
     at --scale N) with ``sizes`` (flag -> count, multiplied by the scale) and ``fixed``
     flags; ``extra(root, seeds)`` gives more make_toy_data argument lists (e.g. the
-    labeled splits of every seed)."""
-    kind: str
+    labeled splits of every seed). ``kind=None``: data that is not made here (the
+    user's, in compare); ``<root>/meta.json`` describes it (its hash keys the runs)."""
+    kind: Optional[str]
     root: str
-    sizes: dict
+    sizes: dict = field(default_factory=dict)
     fixed: dict = field(default_factory=dict)
     extra: Optional[Callable] = None
 
@@ -110,13 +111,15 @@ class Teacher:
     """A teacher the engine trains (seed 0; on every reporting seed with
     ``report_seeds``). ``select_on_val``: it is also scored on val, and rows that distil
     from ``'best'`` use the best of those teachers (its test numbers are the teacher
-    row, the others go to the row's extra)."""
+    row, the others go to the row's extra). ``checkpoint``: a teacher trained already
+    (the user's, in compare): not trained, only scored on test."""
     name: str
     config: str
     schedule: Schedule
     options: dict = field(default_factory=dict)
     report_seeds: bool = False
     select_on_val: bool = False
+    checkpoint: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,7 @@ def forget_configs():
 def resolve(path, options):
     """The config at ``path`` with ``options`` (dotted keys) merged in."""
     cfg = copy.deepcopy(load_config(path))
-    cfg.merge_from_dict(options)
+    cfg.merge_from_dict(copy.deepcopy(options))  # merging pops a dict's _delete_
     return cfg
 
 

@@ -226,7 +226,9 @@ def check_key(cfg, key: str, cfg_path: str):
     else:
         return  # the key exists
     parent_path = '.'.join(parts[:i])
-    allowed = leaf_args(parts[:i], node) if i == len(parts) - 1 else set()
+    # a new key is an argument of the component that holds it; a deeper key builds a
+    # dict for that argument (dataset.metainfo.classes=[...])
+    allowed = leaf_args(parts[:i], node)
     if part in allowed:
         return
     if i == 0 and len(parts) == 2 and part in IMPLICIT_ARGS:

@@ -117,6 +117,21 @@ def test_read_config_refuses_and_applies():
     assert cfg.model.distiller.distill_losses.loss_kd.tau == 2 and cfg.model.extra == 1
 
 
+def test_read_config_takes_a_packages_own_config():
+    """tools/train.py mmpretrain::resnet/... (the toy comparison trains its teacher from
+    mmpretrain's own config with --cfg-options only)."""
+    from kd_plugins.datasets.toy import imagenet_config_options
+    cfg = read_config('mmpretrain::resnet/resnet50_8xb32_in1k.py',
+                      imagenet_config_options('data/toy_cls'))
+    assert cfg.model.head.num_classes == 10
+    assert cfg.test_dataloader.dataset.data_prefix == 'test'
+    assert cfg.val_dataloader.dataset.pipeline[2].crop_size == 32
+    assert cfg.work_dir.endswith('resnet50_8xb32_in1k')
+    with pytest.raises(SystemExit, match=r"error: config 'mmpretrain::resnet/nope\.py' "
+                                         'is no config of an installed package'):
+        read_config('mmpretrain::resnet/nope.py', {})
+
+
 def test_train_cli_refuses_a_top_level_variable(tmp_path):
     proc = subprocess.run(
         [sys.executable, 'tools/train.py', SEMI_CFG, '--work-dir', str(tmp_path / 'w'),

@@ -18,7 +18,7 @@ What they share (per-image seeding, argument checks, atomic install with a
 numpy, Pillow and the standard library, so ``tools/make_toy_data.py`` loads it
 without torch / mmengine.
 """
-from .cls import CLS_CLASSES, make_cls
+from .cls import CLS_CLASSES, imagenet_config_options, make_cls
 from .common import FORMAT_VERSION, loader_options
 from .det import DET_CLASSES, DET_MIN_VISIBLE_FRACTION, det_loader_options, make_det
 from .retrieval import (RETRIEVAL_COLORS, RETRIEVAL_MAX_CLASSES, RETRIEVAL_NUM_CLASSES,
@@ -30,7 +30,7 @@ from .semi import semi_split_names, split_det_semi
 __all__ = [
     'loader_options', 'det_loader_options',
     'FORMAT_VERSION', 'DET_CLASSES', 'SEG_CLASSES', 'SEG_PALETTE',
-    'CLS_CLASSES', 'RETRIEVAL_SHAPES', 'RETRIEVAL_PATTERNS', 'RETRIEVAL_COLORS',
+    'CLS_CLASSES', 'imagenet_config_options', 'RETRIEVAL_SHAPES', 'RETRIEVAL_PATTERNS', 'RETRIEVAL_COLORS',
     'RETRIEVAL_NUM_CLASSES', 'RETRIEVAL_MAX_CLASSES', 'DET_MIN_VISIBLE_FRACTION',
     'retrieval_classes', 'make_det', 'make_seg', 'make_cls', 'make_retrieval',
     'semi_split_names', 'split_det_semi'
