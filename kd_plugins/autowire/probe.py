@@ -227,24 +227,23 @@ def decode_feature(model: nn.Module, input_size: Sequence[int],
     return f'decode_head.{found[-1]}', conv_seg.in_channels
 
 
+def _elements(source: str, output, parts: dict) -> List[Level]:
+    """The levels of a module's (tuple) output: each element of a rank in ``parts``
+    (rank -> part), ``data_idx`` its position (None for a plain tensor)."""
+    many = isinstance(output, (tuple, list))
+    return [Level(source, i if many else None, parts[t.dim()], tuple(t.shape[1:]))
+            for i, t in enumerate(output if many else [output])
+            if torch.is_tensor(t) and t.dim() in parts]
+
+
 def _levels(records) -> List[Level]:
     by_size, order, neck, outs = {}, [], [], []
     for name, output in records:
         if name == 'backbone_out':
-            items = output if isinstance(output, (tuple, list)) else [output]
-            for i, t in enumerate(items):
-                index = i if isinstance(output, (tuple, list)) else None
-                if torch.is_tensor(t) and t.dim() == 4:
-                    outs.append(Level('backbone', index, 'outputs', tuple(t.shape[1:])))
+            outs += _elements('backbone', output, {4: 'outputs'})
             continue
         if name == 'neck':
-            items = output if isinstance(output, (tuple, list)) else [output]
-            for i, t in enumerate(items):
-                index = i if isinstance(output, (tuple, list)) else None
-                if torch.is_tensor(t) and t.dim() == 4:
-                    neck.append(Level('neck', index, 'neck', tuple(t.shape[1:])))
-                elif torch.is_tensor(t) and t.dim() == 2:
-                    neck.append(Level('neck', index, 'pooled', tuple(t.shape[1:])))
+            neck += _elements('neck', output, {4: 'neck', 2: 'pooled'})
             continue
         if isinstance(output, (tuple, list)):
             output = output[-1] if output else None

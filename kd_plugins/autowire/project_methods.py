@@ -94,6 +94,11 @@ def _conv_text(p: Pair) -> Optional[str]:
         f'{p.teacher.channels}'
 
 
+def _conv_notes(pairs: Sequence[Pair]) -> Dict[int, str]:
+    """``{pair index: 'ConvModuleConnector 24 -> 96'}`` where a pair gets a 1x1 conv."""
+    return {i: c for i, p in enumerate(pairs) if (c := _conv_text(p))}
+
+
 def _merge(*wirings: dict) -> dict:
     out = dict(student_recorders={}, teacher_recorders={}, connectors={},
                loss_forward_mappings={})
@@ -109,6 +114,15 @@ def _distiller(wiring: dict, losses: dict) -> dict:
                 teacher_recorders=wiring['teacher_recorders'],
                 connectors=wiring['connectors'], distill_losses=losses,
                 loss_forward_mappings=wiring['loss_forward_mappings'])
+
+
+def _distilling(algorithm: str, wiring: dict, losses: dict,
+                groups: Dict[str, Sequence[str]], lines: List[str], source: str,
+                **fields) -> Wiring:
+    """A :class:`Wiring` whose terms are the ConfigurableDistiller's ``losses`` (one
+    weight per group), for the algorithm type ``algorithm`` with more ``fields``."""
+    return Wiring(dict(type=algorithm, **fields, distiller=_distiller(wiring, losses)),
+                  _loss_terms(losses, groups), lines, source)
 
 
 def _loss_terms(losses: dict, groups: Dict[str, Sequence[str]], side='student',
@@ -231,8 +245,7 @@ def _confidence_terms(info: PairInfo, method: str, neck_loss: Callable[[int], di
     groups = {g: [f'loss_{g}{i}' for i in range(n)]
               for g in ('neck', soft_name, 'reg') + ((f'x{soft_name}', 'xreg')
                                                      if cross else ())}
-    lines = pair_lines(pairs, {i: c for i, p in enumerate(pairs)
-                               if (c := _conv_text(p))})
+    lines = pair_lines(pairs, _conv_notes(pairs))
     lines.append(f'head outputs: {layout} on {n} levels '
                  + ('(box and class maps on both heads, and the teacher\'s head run on '
                     'the student\'s neck: TeacherHeadConnector)' if cross else
@@ -246,11 +259,9 @@ def wire_m1(info: PairInfo) -> Wiring:
         info, 'M1', lambda i: dict(type='AttentionGuidedImitationLoss', temperature=0.5,
                                    loss_weight=1e-3, attention_weight=0.1,
                                    normalize=True), 'cls', 1.0)
-    return Wiring(dict(type='PreprocessAwareDistill',
-                       distiller=_distiller(wiring, losses)),
-                  _loss_terms(losses, groups), lines,
-                  'M1\'s settings as configs/attention_imitation (temperature 0.5, '
-                  'attention weight 0.1, confidence threshold 0.3)')
+    return _distilling('PreprocessAwareDistill', wiring, losses, groups, lines,
+                       'M1\'s settings as configs/attention_imitation (temperature '
+                       '0.5, attention weight 0.1, confidence threshold 0.3)')
 
 
 def wire_m2(info: PairInfo) -> Wiring:
@@ -259,12 +270,10 @@ def wire_m2(info: PairInfo) -> Wiring:
                                    head_type=head_layout(info), conf_thr=0.3,
                                    bg_weight=0.1, loss_weight=1.0, normalize=True),
         'soft', 2.0)
-    return Wiring(dict(type='ConfidenceGuidedDistill', use_gt=False,
-                       distiller=_distiller(wiring, losses)),
-                  _loss_terms(losses, groups), lines,
-                  'M2\'s settings as configs/confidence_guided (soft-label temperature '
-                  '2, confidence threshold 0.3, background weight 0.1, no ground-truth '
-                  'box read)')
+    return _distilling('ConfidenceGuidedDistill', wiring, losses, groups, lines,
+                       'M2\'s settings as configs/confidence_guided (soft-label '
+                       'temperature 2, confidence threshold 0.3, background weight 0.1, '
+                       'no ground-truth box read)', use_gt=False)
 
 
 def wire_m4(info: PairInfo) -> Wiring:
@@ -277,15 +286,12 @@ def wire_m4(info: PairInfo) -> Wiring:
               for i in range(len(pairs))}
     groups = {part: [f'loss_{part}{i}' for i in range(len(pairs))]
               for part, pairs in (('neck', neck), ('backbone', backbone))}
-    lines = ['neck:'] + pair_lines(neck, {i: c for i, p in enumerate(neck)
-                                          if (c := _conv_text(p))})
+    lines = ['neck:'] + pair_lines(neck, _conv_notes(neck))
     lines += ['backbone outputs (what the neck reads):'] + pair_lines(
-        backbone, {i: c for i, p in enumerate(backbone) if (c := _conv_text(p))})
-    return Wiring(dict(type='PreprocessAwareDistill',
-                       distiller=_distiller(wiring, losses)),
-                  _loss_terms(losses, groups), lines,
-                  'M4\'s settings as configs/info_map (temperature 1, standardised '
-                  'features)')
+        backbone, _conv_notes(backbone))
+    return _distilling('PreprocessAwareDistill', wiring, losses, groups, lines,
+                       'M4\'s settings as configs/info_map (temperature 1, '
+                       'standardised features)')
 
 
 def wire_m5(info: PairInfo) -> Wiring:
@@ -327,11 +333,10 @@ def wire_m5(info: PairInfo) -> Wiring:
     else:
         lines.append('logits: not distilled (the class counts differ)')
     wiring['loss_forward_mappings'] = maps
-    return Wiring(dict(type='PreprocessAwareDistill',
-                       distiller=_distiller(wiring, losses)),
-                  _loss_terms(losses, groups), lines,
-                  'M5\'s settings as configs/hybrid_attention (p 2, spatial and channel '
-                  'weights 1, sorted channel pairing, selector momentum 0.1)')
+    return _distilling('PreprocessAwareDistill', wiring, losses, groups, lines,
+                       'M5\'s settings as configs/hybrid_attention (p 2, spatial and '
+                       'channel weights 1, sorted channel pairing, selector momentum '
+                       '0.1)')
 
 
 def wire_m6(info: PairInfo) -> Wiring:
