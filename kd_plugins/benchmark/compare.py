@@ -7,10 +7,13 @@ student and data (issue 22): the command line of ``tools/compare.py``.
     python tools/compare.py ... --launcher pytorch --gpus 4     # each run on 4 GPUs
     mim run kd_plugins compare --student S.py ...
 
-1. Each method's config is written by the config writer (kd_plugins/autowire: probe,
-   pair, connectors; kd_plugins' methods' loss weights by the project rule on two batches
-   of the student's data, MMRazor's at their published weights) into
-   ``<work-dir>/configs/``.
+1. The student and teacher configs (local files or ``package::path``) get
+   ``--cfg-options`` (``--teacher-cfg-options`` for the teacher when given) and are
+   written whole to ``<work-dir>/configs/student.py`` / ``teacher.py``: e.g. a codebase's
+   own config shrunk to your data with options only. Each method's config is written by
+   the config writer from them (kd_plugins/autowire: probe, pair, connectors; kd_plugins'
+   methods' loss weights by the project rule on two batches of the student's data,
+   MMRazor's at their published weights) into ``<work-dir>/configs/``.
 2. The comparison is a protocol-v2 task (spec.py) run by the one engine (engine.py):
    the no-KD student and every method train for the same ``--iters`` (iteration loop,
    linear warm-up over the first tenth, then cosine decay; the user's optimizer), each
@@ -160,12 +163,12 @@ def check_iters(iters, configs):
         raise CompareError(f'--iters {iters} is below what one sweep needs: {why}')
 
 
-def local_config(spec, out):
-    """A config usable by the engine: the local file, or ``package::path`` dumped."""
-    if '::' not in spec:
-        return osp.abspath(spec)
-    from kd_plugins.autowire import load_config
-    load_config(spec).dump(out)
+def materialize(cfg, out):
+    """Write ``cfg`` (options applied) whole to ``out`` unless it holds that already."""
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    text = cfg.pretty_text
+    if not osp.isfile(out) or open(out).read() != text:
+        write_text(out, text)
     return out
 
 
@@ -174,8 +177,9 @@ def file_stamp(path):
     return [osp.abspath(path), st.st_size, st.st_mtime_ns]
 
 
-def write_configs(args, work, say):
-    """Write (or reuse: same inputs) each method's config; ``{method: path}``."""
+def write_configs(args, work, student, teacher, say):
+    """Write (or reuse: same inputs) each method's config from the materialized
+    ``student`` / ``teacher`` configs; ``{method: path}``."""
     from kd_plugins.autowire import AutowireError
     from kd_plugins.autowire.writer import write_config
     folder = osp.join(work, 'configs')
@@ -183,11 +187,10 @@ def write_configs(args, work, say):
     paths = {}
     for method in args.methods:
         path = osp.join(folder, f'{method}.py')
-        stamp = sha256(dict(method=method, student=args.student, teacher=args.teacher,
+        stamp = sha256(dict(method=method, student=open(student).read(),
+                            teacher=open(teacher).read(),
                             ckpt=file_stamp(args.teacher_ckpt),
-                            student_file=file_stamp(args.student)
-                            if osp.isfile(args.student) else None,
-                            options=args.cfg_options, input_size=args.input_size))
+                            input_size=args.input_size))
         stamp_file = path + '.stamp'
         if osp.isfile(path) and osp.isfile(stamp_file) and \
                 open(stamp_file).read() == stamp:
@@ -195,9 +198,8 @@ def write_configs(args, work, say):
         else:
             say(f'[compare] {method}: writing {path}')
             try:
-                write_config(method, args.student, args.teacher, args.teacher_ckpt,
-                             out=path, input_size=args.input_size,
-                             options=args.cfg_options)
+                write_config(method, student, teacher, args.teacher_ckpt, out=path,
+                             input_size=args.input_size)
             except AutowireError as err:
                 raise CompareError(f'--methods {method}: {err}') from None
             write_text(stamp_file, stamp)
@@ -216,8 +218,8 @@ def build_task(args, work, configs, student_cfg, student_path, teacher_path, tas
         ev = dict(test_eval, _delete_=True) if isinstance(test_eval, dict) else test_eval
         return {'val_dataloader': dict(test_loader, _delete_=True), 'val_evaluator': ev}
 
-    def base_options(root):
-        return dict(args.cfg_options, **schedule_options(args.iters))
+    def base_options(root):  # the user's options are in the configs already
+        return schedule_options(args.iters)
 
     schedule = Schedule(args.iters, 'iter', decay=1, decay_keys=(), smoke=2)
     rows = [Row('student', student_path)]
@@ -365,7 +367,10 @@ def parse_args(argv):
     p.add_argument('--gpus', type=int, default=1, help='processes per run with '
                    '--launcher pytorch')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                   help='options for every run (e.g. the data roots)')
+                   help='options for the student config (and the teacher\'s unless '
+                   '--teacher-cfg-options): data roots, class counts, sizes')
+    p.add_argument('--teacher-cfg-options', nargs='+', action=DictAction, default=None,
+                   help='options for the teacher config instead of --cfg-options')
     p.add_argument('--plan', action='store_true',
                    help='write the configs, print the runs and the estimated time')
     args = p.parse_args(argv)
@@ -404,6 +409,15 @@ def check_inputs(args):
         kind, t_kind = task_of(s_cfg, 'student'), task_of(t_cfg, 'teacher')
     except AutowireError as err:
         raise CompareError(f'--{str(err).split(":")[0]}: {err}') from None
+    t_opts = args.cfg_options if args.teacher_cfg_options is None else \
+        args.teacher_cfg_options
+    try:
+        t_cfg.merge_from_dict(dict(t_opts))
+    except (TypeError, KeyError, ValueError) as err:
+        flag = '--cfg-options' if args.teacher_cfg_options is None else \
+            '--teacher-cfg-options'
+        raise CompareError(f'{flag}: they do not apply to the teacher config ({err})'
+                           ) from None
     if kind != t_kind:
         raise CompareError(f'--student / --teacher: the student is a {kind} model and the '
                            f'teacher a {t_kind} one; distillation needs one task')
@@ -423,7 +437,7 @@ def check_inputs(args):
                            f'{MIN_ITERS} (each run is evaluated once at its end and a '
                            'tenth is the learning-rate warm-up)')
     check_val_data(s_cfg)
-    return s_cfg, kind
+    return s_cfg, t_cfg, kind
 
 
 def main(argv=None, runner=None, say=log):
@@ -432,14 +446,13 @@ def main(argv=None, runner=None, say=log):
     import kd_plugins  # noqa: F401 - registers the datasets and models the checks build
     work = osp.abspath(args.work_dir)
     try:
-        s_cfg, kind = check_inputs(args)
-        os.makedirs(work, exist_ok=True)
-        configs = write_configs(args, work, say)
+        s_cfg, t_cfg, kind = check_inputs(args)
+        student_path = materialize(s_cfg, osp.join(work, 'configs', 'student.py'))
+        teacher_path = materialize(t_cfg, osp.join(work, 'configs', 'teacher.py'))
+        configs = write_configs(args, work, student_path, teacher_path, say)
         check_iters(args.iters, configs)
     except CompareError as err:
         parser.exit(2, f'{parser.prog}: error: {err}\n')
-    student_path = local_config(args.student, osp.join(work, 'configs', 'student.py'))
-    teacher_path = local_config(args.teacher, osp.join(work, 'configs', 'teacher.py'))
     describe_data(work, s_cfg, args.cfg_options)
     task = build_task(args, work, configs, s_cfg, student_path, teacher_path, kind)
     try:

@@ -2,7 +2,8 @@
 and the loss-weight rule measured on the user's data (balance.py): the written M1 / M2
 / M4 / M5 / M6 / M8 configs wire what the hand-written ones wire (recorders, connector
 shapes, losses, mappings) and train; the codebases' own RetinaNet / FCN / ResNet
-configs get them too; a head without an adapter is named."""
+configs, shrunk to the toy data with options only, get them and train too; a head
+without an adapter is named."""
 import math
 import os.path as osp
 import re
@@ -16,6 +17,8 @@ from mmengine.registry import DefaultScope
 
 from conftest import (CONFIGS, ROOT, cli_options, cls_data_options, det_data_options,
                       seg_data_options, subprocess_env)
+from kd_plugins.datasets.toy import (cityscapes_config_options, coco_config_options,
+                                     imagenet_config_options)
 from kd_plugins.autowire import AutowireError, build_model, load_config
 from kd_plugins.autowire.balance import Term, balanced_weights, group_pulls
 from kd_plugins.autowire.writer import write_config
@@ -217,40 +220,55 @@ def test_m6_takes_several_teachers_and_their_features_and_trains(tmp_path, toy_s
     assert {'loss_pixel', 'loss_feature'} <= set(values)
 
 
-def test_the_codebases_own_configs_get_the_project_methods(tmp_path):
+CODEBASE_PAIRS = {  # method: (student, teacher, the toy data, options for it)
+    'M2': ('mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',
+           'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 'toy_det_root',
+           coco_config_options),
+    'M6': ('mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py',
+           'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py', 'toy_seg_root',
+           cityscapes_config_options),
+    'M5': ('mmpretrain::resnet/resnet18_8xb32_in1k.py',
+           'mmpretrain::resnet/resnet50_8xb32_in1k.py', 'toy_cls_root',
+           imagenet_config_options)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('method', sorted(CODEBASE_PAIRS))
+def test_the_codebases_own_configs_get_the_project_methods_and_train(method, tmp_path,
+                                                                     request):
     """mmdet's RetinaNet R-50 -> R-18 (M2: the shared head convs, five levels), mmseg's
     FCN R-50 -> R-18 (M6: the feature conv_seg reads) and mmpretrain's ResNet-50 ->
-    ResNet-18 (M5: active-channel selection where the teacher is wider): written
-    without measuring (no COCO / Cityscapes / ImageNet here), and the algorithms build."""
-    from mmrazor.registry import MODELS
-    cases = [
-        ('M2', 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',
-         'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 'mmdet'),
-        ('M6', 'mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py',
-         'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py', 'mmseg'),
-        ('M5', 'mmpretrain::resnet/resnet18_8xb32_in1k.py',
-         'mmpretrain::resnet/resnet50_8xb32_in1k.py', 'mmpretrain')]
-    for method, student, teacher, scope in cases:
-        out = tmp_path / f'{method}.py'
-        text = write_config(method, student, teacher,
-                            save_weights(teacher, tmp_path / f'{method}.pth'),
-                            out=str(out), input_size=(64, 64), measure=False)
-        assert 'start weights, NOT measured (--no-measure)' in text
-        cfg = Config.fromfile(str(out))
-        with DefaultScope.overwrite_default_scope(scope):
-            algo = MODELS.build(cfg.model)
-        if method == 'M2':
-            assert cfg.model.distiller.student_recorders.cls.source == \
-                'bbox_head.retina_cls'
-            assert len([k for k in cfg.model.distiller.distill_losses
-                        if k.startswith('loss_soft')]) == 5
-        elif method == 'M6':
-            assert cfg.model.student_feature == 'decode_head.conv_cat'  # concat_input
-            assert algo.teachers is not None
-        else:
-            assert sorted((c.in_channel, c.num_selected)
-                          for c in cfg.model.distiller.connectors.values()) == [
-                (256, 64), (512, 128), (1024, 256), (2048, 512)]
+    ResNet-18 (M5: active-channel selection where the teacher is wider), shrunk to the
+    toy data with config options only (as tools/compare.py applies them): weights
+    measured on the toy batches, and the written configs train."""
+    from kd_plugins.benchmark.compare import materialize
+    student, teacher, data, shrink = CODEBASE_PAIRS[method]
+    opts = dict(shrink(request.getfixturevalue(data)), **{
+        f'{loader}_dataloader.{k}': v for loader in ('train', 'val', 'test')
+        for k, v in (('num_workers', 0), ('persistent_workers', False),
+                     ('batch_size', 2))})
+    paths = []
+    for spec, name in ((student, 'student'), (teacher, 'teacher')):
+        cfg = load_config(spec)
+        cfg.merge_from_dict(opts)
+        paths.append(materialize(cfg, str(tmp_path / f'{name}.py')))
+    out = tmp_path / f'{method}.py'
+    text = write_config(method, paths[0], paths[1],
+                        save_weights(paths[1], tmp_path / 't.pth'), out=str(out))
+    assert measured(text)
+    cfg = Config.fromfile(str(out))
+    if method == 'M2':
+        assert cfg.model.distiller.student_recorders.cls.source == 'bbox_head.retina_cls'
+        assert len([k for k in cfg.model.distiller.distill_losses
+                    if k.startswith('loss_soft')]) == 5
+    elif method == 'M6':
+        assert cfg.model.student_feature == 'decode_head.conv_cat'  # concat_input
+    else:
+        assert sorted((c.in_channel, c.num_selected)
+                      for c in cfg.model.distiller.connectors.values()) == [
+            (256, 64), (512, 128), (1024, 256), (2048, 512)]
+    values = distill_values(train_two(out, {}, tmp_path / 'work'))
+    assert values and all(math.isfinite(v) for v in values.values())
 
 
 def test_a_head_without_an_adapter_is_named(tmp_path):

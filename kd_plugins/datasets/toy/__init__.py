@@ -20,15 +20,17 @@ without torch / mmengine.
 """
 from .cls import CLS_CLASSES, imagenet_config_options, make_cls
 from .common import FORMAT_VERSION, loader_options
-from .det import DET_CLASSES, DET_MIN_VISIBLE_FRACTION, det_loader_options, make_det
+from .det import (DET_CLASSES, DET_MIN_VISIBLE_FRACTION, coco_config_options,
+                  det_loader_options, make_det)
 from .retrieval import (RETRIEVAL_COLORS, RETRIEVAL_MAX_CLASSES, RETRIEVAL_NUM_CLASSES,
                         RETRIEVAL_PATTERNS, RETRIEVAL_SHAPES, make_retrieval,
                         retrieval_classes)
-from .seg import SEG_CLASSES, SEG_PALETTE, make_seg
+from .seg import SEG_CLASSES, SEG_PALETTE, cityscapes_config_options, make_seg
 from .semi import semi_split_names, split_det_semi
 
 __all__ = [
-    'loader_options', 'det_loader_options',
+    'loader_options', 'det_loader_options', 'coco_config_options',
+    'cityscapes_config_options',
     'FORMAT_VERSION', 'DET_CLASSES', 'SEG_CLASSES', 'SEG_PALETTE',
     'CLS_CLASSES', 'imagenet_config_options', 'RETRIEVAL_SHAPES', 'RETRIEVAL_PATTERNS', 'RETRIEVAL_COLORS',
     'RETRIEVAL_NUM_CLASSES', 'RETRIEVAL_MAX_CLASSES', 'DET_MIN_VISIBLE_FRACTION',

@@ -132,7 +132,7 @@ def imagenet_config_options(data_root, img_size=32):
     crops at ``img_size``, and the test loader on the ``test`` folder (its split stays
     ``val``: mmpretrain's ImageNet test split has no labels)."""
     root = data_root.rstrip('/') + '/'
-    classes = '[' + ','.join(CLS_CLASSES) + ']'
+    classes = list(CLS_CLASSES)
     opts = {'model.head.num_classes': len(CLS_CLASSES),
             'data_preprocessor.num_classes': len(CLS_CLASSES),
             'train_dataloader.dataset.pipeline.1.scale': img_size}
