@@ -9,13 +9,16 @@ checks (spec.py). For one task (cli.py has validated it first: ``spec.validate``
 the engine
 1. plans nothing that does not resolve: configs, row names, metric, teachers and sweep
    keys were checked before any run,
-2. makes the data (tools/make_toy_data.py; idempotent),
+2. makes the data (tools/make_toy_data.py; idempotent; the user's data in compare is
+   described by a meta.json, not made),
 3. plans and runs, ``--jobs`` at a time (each a subprocess of tools/train.py /
    tools/test.py with ``cores // jobs`` threads): the teachers (seed 0; every reporting
-   seed where the task asks), every distilling row's sweep (all its sweep weights x0.25,
-   x1, x4, tuning seed 100, evaluated once at the end on val), the best val scale's
-   reporting seeds (0, 1, 2, evaluated on test), the other rows' seeds; then one
-   interleaved timing process for the cost columns (tools/benchmark/iter_timing.py),
+   seed where the task asks; a teacher given as a checkpoint is only scored on test),
+   every distilling row's sweep (all its sweep weights x0.25, x1, x4 or the scales of
+   ``Settings.scales``, tuning seed 100, evaluated once at the end on val), the best
+   val scale's reporting seeds (0, 1, 2, evaluated on test), the other rows' seeds;
+   then one interleaved timing process for the cost columns
+   (tools/benchmark/iter_timing.py),
 4. caches every run under ``<work-dir>/runs/`` keyed by the sha256 of its resolved
    config (every option merged: schedule, seed, split, weights, checkpoints), the data's
    meta.json and the keys + completion stamps of the runs it depends on. A changed
