@@ -513,8 +513,10 @@ def publish(results, configs, s_cfg, say=log):
           f'{table}\n\n{text}\n\n{note}\n\nSweep: loss weights x'
           f'{" / x".join(f"{s:g}" for s in results.settings.scales)} on val, seed '
           f'{TUNING_SEED}; reported seeds {list(results.settings.seeds)}; every run '
-          f'{results.task.schedule.describe(results.task.schedule.length)}. Training '
-          f'time of all runs: {sum(seconds) / 60:.1f} min.\n')
+          f'{results.task.schedule.describe(results.task.schedule.length)}. Machine '
+          f'{results.settings.machine}: {results.settings.jobs} run(s) at a time, '
+          f'{results.settings.threads} thread(s) each; the training runs took '
+          f'{sum(seconds) / 60:.1f} min added up.\n')
     write_text(osp.join(work, 'compare.md'), md)
     if doc['rows']:
         try:

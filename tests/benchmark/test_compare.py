@@ -25,10 +25,11 @@ NOISE = {0: 0.0, 1: 0.01, 2: -0.005}
 
 
 class FakeRunner:
-    """Writes the log line a real run would leave (accuracy in percent), records calls."""
+    """Writes the log line a real run would leave (``key: value``, accuracy in percent
+    by default), records calls."""
 
-    def __init__(self):
-        self.calls = []
+    def __init__(self, key='accuracy/top1', scale=100):
+        self.calls, self.key, self.scale = [], key, scale
 
     def __call__(self, run, env, on_progress):
         self.calls.append(run)
@@ -42,11 +43,12 @@ class FakeRunner:
             return 0, 1.0, 50.0
         if run.split == 'val' and run.row in SWEEP:
             v = SWEEP[run.row][run.scale]
-        else:
-            v = TEST[run.row] + NOISE.get(run.seed, 0.0)
+        else:  # rows without a table entry score 0.3
+            v = TEST.get(run.row, 0.3) + NOISE.get(run.seed, 0.0)
         with open(run.log, 'w') as f:
             f.write(f'11/30 16:00:00 - mmengine - INFO - Iter(val) [60/60]    '
-                    f'accuracy/top1: {100 * v:.4f}  data_time: 0.0100  time: 0.0200\n')
+                    f'{self.key}: {self.scale * v:.4f}  data_time: 0.0100  '
+                    'time: 0.0200\n')
         if run.checkpoint:
             open(run.checkpoint, 'w').close()
         return 0, 3.0, 100.0
@@ -130,6 +132,48 @@ def test_a_smaller_sweep_fewer_seeds_and_the_pytorch_launcher(pair, tmp_path):
         assert cmd[1:5] == ['-m', 'torch.distributed.run', '--standalone',
                             '--nproc_per_node=2']
         assert cmd[-2:] == ['--launcher', 'pytorch']
+
+
+@pytest.mark.parametrize('kind', ['detection', 'segmentation'])
+def test_a_comparison_on_the_codebases_own_configs(kind, tmp_path, request):
+    """mmdet's RetinaNet R-50 -> R-18 (M2, cwd) and mmseg's FCN R-50 -> R-18 (M6),
+    shrunk to the toy data with --cfg-options only: the options reach the student and
+    teacher configs and through them the written ones (the teacher checkpoint of the
+    shrunk teacher fits), the runs score the task's metric."""
+    from kd_plugins.autowire import load_config
+    from kd_plugins.datasets.toy import cityscapes_config_options, coco_config_options
+    if kind == 'detection':
+        student, teacher = ('mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',
+                            'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py')
+        opts = coco_config_options(request.getfixturevalue('toy_det_root'))
+        methods, runner, rows = 'M2,cwd', FakeRunner('coco/bbox_mAP', 1), \
+            {'M2', 'mmrazor:cwd'}
+    else:
+        student, teacher = ('mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py',
+                            'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py')
+        opts = cityscapes_config_options(request.getfixturevalue('toy_seg_root'))
+        methods, runner, rows = 'M6', FakeRunner('mIoU', 100), {'M6'}
+    opts.update({f'{loader}_dataloader.{k}': v for loader in ('train', 'val', 'test')
+                 for k, v in (('num_workers', 0), ('persistent_workers', False),
+                              ('batch_size', 2))})
+    t_cfg = load_config(teacher)
+    t_cfg.merge_from_dict(opts)
+    ckpt = str(tmp_path / 't.pth')
+    torch.save(dict(state_dict=build_model(t_cfg).state_dict()), ckpt)
+    work = tmp_path / 'work'
+    assert compare.main(['--student', student, '--teacher', teacher, '--teacher-ckpt',
+                         ckpt, '--methods', methods, '--iters', '50', '--sweep', '1',
+                         '--seeds', '0', '--work-dir', str(work), '--cfg-options',
+                         *[f'{k}={v}' for k, v in opts.items()]], runner=runner,
+                        say=lambda m: None) == 0
+    for run in runner.train():
+        head = run.cfg.model.get('architecture', run.cfg.model)
+        classes = head.bbox_head.num_classes if kind == 'detection' else \
+            head.decode_head.num_classes
+        assert classes == (5 if kind == 'detection' else 4)
+    doc = json.loads((work / 'compare.json').read_text())
+    assert {r['name'] for r in doc['rows']} == {'teacher', 'student'} | rows
+    assert doc['metric'] == ('bbox_mAP' if kind == 'detection' else 'mIoU')
 
 
 @pytest.mark.parametrize('change, message', [

@@ -35,8 +35,9 @@ SIZES = ['--num-train', '100', '--num-val', '100', '--num-test', '100']
 
 
 def options(workers=1):
-    # the config's own linear LR scaling (base batch 256) for the toy batch of 32
-    opts = dict(imagenet_config_options(DATA), **{'auto_scale_lr.enable': True})
+    # the configs' own linear LR scaling (lr 0.1 at batch 256) for the toy batch of 32
+    opts = dict(imagenet_config_options(DATA),
+                **{'optim_wrapper.optimizer.lr': 0.1 * 32 / 256})
     for loader in ('train', 'val', 'test'):
         opts[f'{loader}_dataloader.num_workers'] = workers
     return opts

@@ -18,14 +18,15 @@ What they share (per-image seeding, argument checks, atomic install with a
 numpy, Pillow and the standard library, so ``tools/make_toy_data.py`` loads it
 without torch / mmengine.
 """
-from .cls import CLS_CLASSES, imagenet_config_options, make_cls
+from .cls import CLS_CLASSES, make_cls
+from .codebase_options import (cityscapes_config_options, coco_config_options,
+                               imagenet_config_options)
 from .common import FORMAT_VERSION, loader_options
-from .det import (DET_CLASSES, DET_MIN_VISIBLE_FRACTION, coco_config_options,
-                  det_loader_options, make_det)
+from .det import DET_CLASSES, DET_MIN_VISIBLE_FRACTION, det_loader_options, make_det
 from .retrieval import (RETRIEVAL_COLORS, RETRIEVAL_MAX_CLASSES, RETRIEVAL_NUM_CLASSES,
                         RETRIEVAL_PATTERNS, RETRIEVAL_SHAPES, make_retrieval,
                         retrieval_classes)
-from .seg import SEG_CLASSES, SEG_PALETTE, cityscapes_config_options, make_seg
+from .seg import SEG_CLASSES, SEG_PALETTE, make_seg
 from .semi import semi_split_names, split_det_semi
 
 __all__ = [

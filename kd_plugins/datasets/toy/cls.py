@@ -13,7 +13,7 @@ from .common import (SPLITS, _check_int, _contrasting_color, _finish, _generate,
                      _gradient_bg, _image_rng, _lowfreq, _pattern_field, _place,
                      _render_shape, _save_png, _write_lines)
 
-__all__ = ['CLS_CLASSES', 'imagenet_config_options', 'make_cls']
+__all__ = ['CLS_CLASSES', 'make_cls']
 
 # Alphabetical on purpose: mmpretrain's CustomDataset assigns labels in sorted
 # folder order, so this tuple's order equals the label order it will use.
@@ -122,25 +122,3 @@ def make_cls(out_dir, num_train_per_class=100, num_val_per_class=20,
         res[f'{split}_dir'] = os.path.join(res['out_dir'], split)
     res['classes_file'] = os.path.join(res['out_dir'], 'meta', 'classes.txt')
     return res
-
-
-def imagenet_config_options(data_root, img_size=32):
-    """``--cfg-options`` (a dict) that shrink mmpretrain's own ImageNet configs
-    (``mmpretrain::resnet/resnet18_8xb32_in1k.py`` ...) to the toy classification data,
-    options only: the ten classes (head, preprocessor, dataset metainfo), the toy root
-    (mmpretrain's ``ImageNet`` dataset reads ``<root>/<split>/<class>/`` folders), the
-    crops at ``img_size``, and the test loader on the ``test`` folder (its split stays
-    ``val``: mmpretrain's ImageNet test split has no labels)."""
-    root = data_root.rstrip('/') + '/'
-    classes = list(CLS_CLASSES)
-    opts = {'model.head.num_classes': len(CLS_CLASSES),
-            'data_preprocessor.num_classes': len(CLS_CLASSES),
-            'train_dataloader.dataset.pipeline.1.scale': img_size}
-    for loader in ('train', 'val', 'test'):
-        opts[f'{loader}_dataloader.dataset.data_root'] = root
-        opts[f'{loader}_dataloader.dataset.metainfo.classes'] = classes
-    for loader in ('val', 'test'):
-        opts[f'{loader}_dataloader.dataset.pipeline.1.scale'] = img_size
-        opts[f'{loader}_dataloader.dataset.pipeline.2.crop_size'] = img_size
-    opts['test_dataloader.dataset.data_prefix'] = 'test'
-    return opts

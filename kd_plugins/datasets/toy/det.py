@@ -32,8 +32,7 @@ from .common import (FORMAT_VERSION, SPLITS, _check_int, _contrasting_color,
                      _lowfreq, _place, _poly, _render_shape, _rot, _save_png,
                      loader_options)
 
-__all__ = ['DET_CLASSES', 'DET_MIN_VISIBLE_FRACTION', 'coco_config_options', 'make_det',
-           'det_loader_options']
+__all__ = ['DET_CLASSES', 'DET_MIN_VISIBLE_FRACTION', 'make_det', 'det_loader_options']
 
 DET_CLASSES = ('circle', 'square', 'triangle', 'cross', 'ring')
 DET_MIN_VISIBLE_FRACTION = 0.3
@@ -252,28 +251,4 @@ def det_loader_options(data_root, batch_size=None):
     root = data_root.rstrip('/') + '/'
     for split in ('val', 'test'):
         opts[f'{split}_evaluator.ann_file'] = root + f'annotations/{split}.json'
-    return opts
-
-
-def coco_config_options(data_root, img_size=160):
-    """``--cfg-options`` (a dict) that shrink mmdet's own COCO configs
-    (``mmdet::retinanet/retinanet_r18_fpn_1x_coco.py`` ...) to the toy detection data,
-    options only: no pretrained backbone (nothing downloads), the five classes (head,
-    dataset metainfo), the toy root, its annotation files and image folders, the resize
-    to ``img_size`` (training and test pipelines: step 2 and 1, mmdet's COCO layout) and
-    the evaluators' files."""
-    root = data_root.rstrip('/') + '/'
-    classes = list(DET_CLASSES)
-    opts = {'model.bbox_head.num_classes': len(DET_CLASSES),
-            'model.backbone.init_cfg': None,  # no ImageNet weights download
-            'train_dataloader.dataset.pipeline.2.scale': (img_size, img_size)}
-    for loader, split in (('train', 'train'), ('val', 'val'), ('test', 'test')):
-        opts[f'{loader}_dataloader.dataset.data_root'] = root
-        opts[f'{loader}_dataloader.dataset.ann_file'] = f'annotations/{split}.json'
-        opts[f'{loader}_dataloader.dataset.data_prefix.img'] = f'{split}/'
-        opts[f'{loader}_dataloader.dataset.metainfo.classes'] = classes
-        if loader != 'train':
-            opts[f'{loader}_dataloader.dataset.pipeline.1.scale'] = (img_size, img_size)
-            opts[f'{loader}_evaluator.ann_file'] = f'{root}annotations/{split}.json'
-    opts['train_dataloader.dataset.filter_cfg.min_size'] = 1
     return opts

@@ -31,8 +31,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from .common import (SPLITS, _check_int, _erode, _finish, _generate, _image_rng,
                      _lowfreq, _place, _render_shape, _save_png)
 
-__all__ = ['SEG_CLASSES', 'SEG_PALETTE', 'SEG_CONTENT', 'cityscapes_config_options',
-           'make_seg']
+__all__ = ['SEG_CLASSES', 'SEG_PALETTE', 'SEG_CONTENT', 'make_seg']
 
 SEG_CLASSES = ('background', 'cell', 'gland', 'vessel')
 SEG_PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]
@@ -392,31 +391,3 @@ def make_seg(out_dir, num_train=400, num_val=100, num_test=100, img_size=128, se
         res[f'{split}_ann_dir'] = os.path.join(res['out_dir'], 'ann_dir',
                                                split)
     return res
-
-
-def cityscapes_config_options(data_root, crop=64):
-    """``--cfg-options`` (a dict) that shrink mmseg's own Cityscapes configs
-    (``mmseg::fcn/fcn_r18-d8_4xb2-80k_cityscapes-512x1024.py`` ...) to the toy
-    segmentation data, options only: no pretrained backbone (nothing downloads), the
-    four classes (decode and auxiliary heads,
-    dataset metainfo), mmseg's plain ``BaseSegDataset`` on the toy root's
-    ``img_dir`` / ``ann_dir`` folders (``.png`` both), the random resize and crop of
-    training and the test resize at the toy size, the preprocessor's pad size."""
-    root = data_root.rstrip('/') + '/'
-    classes = list(SEG_CLASSES)
-    opts = {'model.pretrained': None,  # no ImageNet weights download
-            'model.decode_head.num_classes': len(SEG_CLASSES),
-            'model.auxiliary_head.num_classes': len(SEG_CLASSES),
-            'model.data_preprocessor.size': (crop, crop),
-            'train_dataloader.dataset.pipeline.2.scale': (2 * crop, crop),
-            'train_dataloader.dataset.pipeline.3.crop_size': (crop, crop)}
-    for loader, split in (('train', 'train'), ('val', 'val'), ('test', 'test')):
-        key = f'{loader}_dataloader.dataset'
-        opts.update({f'{key}.type': 'BaseSegDataset', f'{key}.data_root': root,
-                     f'{key}.img_suffix': '.png', f'{key}.seg_map_suffix': '.png',
-                     f'{key}.data_prefix.img_path': f'img_dir/{split}',
-                     f'{key}.data_prefix.seg_map_path': f'ann_dir/{split}',
-                     f'{key}.metainfo.classes': classes})
-        if loader != 'train':
-            opts[f'{key}.pipeline.1.scale'] = (crop, crop)
-    return opts
