@@ -51,7 +51,6 @@ import copy
 import datetime
 import os
 import os.path as osp
-import pprint
 import tempfile
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -222,6 +221,48 @@ def baseline_wiring(method: Method, info: PairInfo) -> Wiring:
                   + pair_lines(pairs, conns), method.source, measured=False)
 
 
+def literal(value, indent: int = 0, width: int = 88, col: Optional[int] = None) -> str:
+    """``value`` as config source: ``dict(key=...)`` where every key is a name (as
+    hand-written OpenMMLab configs read), ``{...}`` otherwise. It starts at column
+    ``col`` (default ``indent``) of a line indented ``indent``: on that line when it fits
+    in ``width``; else its items filled onto lines under the first one (yapf's layout)
+    when each fits; else one item per line, indented 4 more."""
+    col = indent if col is None else col
+    if isinstance(value, dict):
+        named = all(isinstance(k, str) and k.isidentifier() for k in value)
+        keys = [f'{k}=' if named else f'{k!r}: ' for k in value]
+        vals = list(value.values())
+        start, end = ('dict(', ')') if named else ('{', '}')
+    elif isinstance(value, (list, tuple)):
+        keys, vals = [''] * len(value), list(value)
+        start, end = ('[', ']') if isinstance(value, list) else \
+            ('(', ',)' if len(value) == 1 else ')')
+    else:
+        return repr(value)
+    # each item as it would stand on a line of its own, 4 columns in
+    items = [k + literal(v, indent + 4, width, indent + 4 + len(k))
+             for k, v in zip(keys, vals)]
+    flat = start + ', '.join(items) + end
+    if col + len(flat) <= width and '\n' not in flat:
+        return flat
+    first = col + len(start)
+    if items and all('\n' not in item for item in items) and \
+            first + max(map(len, items)) + len(end) <= width:
+        lines, line = [], ''
+        for i, item in enumerate(items):
+            piece = item + (end if i == len(items) - 1 else ',')
+            if line and first + len(line) + 1 + len(piece) > width:
+                lines.append(line)
+                line = piece
+            else:
+                line += (' ' if line else '') + piece
+        lines.append(line)
+        return start + ('\n' + ' ' * first).join(lines)
+    pad = ' ' * (indent + 4)
+    return start + '\n' + ''.join(f'{pad}{item},\n' for item in items) + \
+        ' ' * indent + end.lstrip(',')
+
+
 def _set(tree: dict, dotted: str, value) -> None:
     """Set ``model.a.b`` (a key of ``tree`` = the model's fields) to ``value``."""
     parts = dotted.split('.')[1:]
@@ -260,15 +301,14 @@ def _text(name, title, info: PairInfo, wiring: Wiring, student: str, out, prepro
         fields += [('teacher', f'dict(cfg_path={info.teacher_refs[0]!r})'),
                    ('teacher_ckpt', 'teacher_ckpt')]
     for k, v in algorithm.items():
-        fields.append((k, pprint.pformat(v, width=84, sort_dicts=False)
-                       .replace('\n', '\n    ')))
+        fields.append((k, literal(v, 4, col=5 + len(k))))
     body = ',\n'.join(f'    {k}={v}' for k, v in fields)
     text += f"_base_ = [{_base_ref(student, out)!r}]\n"
     if wiring.single_teacher:
         text += f"teacher_ckpt = {info.teacher_ckpts[0]!r}\n"
-    text += f"model = dict(\n{body})\n"
+    text += f"model = dict(\n{body},\n)\n"
     for k, v in wiring.top.items():
-        text += f'{k} = {pprint.pformat(v, width=88, sort_dicts=False)}\n'
+        text += f'{k} = {literal(v, 0, col=len(k) + 3)}\n'
     keys = [k for term in wiring.terms.values() for k in term.keys]
     text += ("# the loss weights a sweep scales together (protocol v2, rule 3)\n"
              "sweep_weights = [\n" + ''.join(f"    {k!r},\n" for k in keys) + "]\n")

@@ -200,3 +200,22 @@ def test_the_written_dkd_config_reads_the_labels_and_trains(tmp_path, toy_cls_ro
                        r'and the teacher 1000'):
         write_config('dkd', s_cfg, big, save_weights(big, tmp_path / 'r18.pth'),
                      out=str(tmp_path / 'no.py'), input_size=(32, 32))
+
+
+def test_written_values_read_as_hand_written_configs():
+    """dict(key=...) where keys are names, filled lines under the first item when the
+    items fit, one per line when not; every layout reads back equal."""
+    from kd_plugins.autowire.writer import literal
+    conn = dict(type='ConvModuleConnector', in_channel=24, out_channel=96, kernel_size=1,
+                act_cfg=None, norm_cfg=None)
+    assert literal(conn, 4, col=12) == (
+        "dict(type='ConvModuleConnector', in_channel=24, out_channel=96,\n"
+        "                 kernel_size=1, act_cfg=None, norm_cfg=None)")
+    assert literal({'a b': (1, ), 'c': [None]}) == "{'a b': (1,), 'c': [None]}"
+    nested = dict(connectors=dict(neck0_s=conn, neck1_s=conn), weights=[0.5] * 30)
+    text = literal(nested, 0, 60)
+    assert text.startswith('dict(\n    connectors=dict(\n        neck0_s=dict(')
+    assert max(map(len, text.splitlines())) <= 60
+    for value in (nested, conn, (1, ), [1, (2, )], {'a b': 1, 'c': [dict(x=1)]}):
+        for width in (10, 30, 88):
+            assert eval(literal(value, 0, width), {}) == value
