@@ -48,6 +48,17 @@ class Term:
             self.weight = self.start
 
 
+def build_loader(cfg, split: str = 'train'):
+    """The config's ``<split>_dataloader`` built in the config's scope, without worker
+    processes (its batch size and sampler as they are)."""
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+    loader = copy.deepcopy(cfg.get(f'{split}_dataloader'))
+    loader.update(num_workers=0, persistent_workers=False)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        return Runner.build_dataloader(loader, seed=0)
+
+
 def grad_norm(loss, params) -> float:
     """The L2 norm of d loss / d params (0 for a loss without a graph)."""
     if not torch.is_tensor(loss) or not loss.requires_grad:
@@ -122,5 +133,5 @@ def balanced_weights(terms: Dict[str, Term], pulls: Dict[str, Dict[str, float]],
     return weights, notes
 
 
-__all__ = ['TARGET', 'Term', 'balanced_weights', 'flat_sum', 'grad_norm', 'group_pulls',
-           'loss_pulls']
+__all__ = ['TARGET', 'Term', 'balanced_weights', 'build_loader', 'flat_sum', 'grad_norm',
+           'group_pulls', 'loss_pulls']

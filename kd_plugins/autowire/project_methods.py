@@ -108,7 +108,7 @@ def _merge(*wirings: dict) -> dict:
     return out
 
 
-def _distiller(wiring: dict, losses: dict) -> dict:
+def distiller_config(wiring: dict, losses: dict) -> dict:
     return dict(type='ConfigurableDistiller',
                 student_recorders=wiring['student_recorders'],
                 teacher_recorders=wiring['teacher_recorders'],
@@ -121,11 +121,12 @@ def _distilling(algorithm: str, wiring: dict, losses: dict,
                 **fields) -> Wiring:
     """A :class:`Wiring` whose terms are the ConfigurableDistiller's ``losses`` (one
     weight per group), for the algorithm type ``algorithm`` with more ``fields``."""
-    return Wiring(dict(type=algorithm, **fields, distiller=_distiller(wiring, losses)),
-                  _loss_terms(losses, groups), lines, source)
+    return Wiring(dict(type=algorithm, **fields,
+                       distiller=distiller_config(wiring, losses)),
+                  loss_terms(losses, groups), lines, source)
 
 
-def _loss_terms(losses: dict, groups: Dict[str, Sequence[str]], side='student',
+def loss_terms(losses: dict, groups: Dict[str, Sequence[str]], side='student',
                 field_name='loss_weight') -> Dict[str, Term]:
     """One :class:`Term` per group of ConfigurableDistiller losses."""
     return {g: Term([f'model.distiller.distill_losses.{k}.{field_name}' for k in keys],
@@ -410,4 +411,4 @@ NOT_WRITTEN = {
 }
 
 __all__ = ['HEAD_OUTPUTS', 'NOT_WRITTEN', 'PROJECT_METHODS', 'PairInfo', 'Wiring',
-           'head_layout']
+           'distiller_config', 'head_layout', 'loss_terms']

@@ -47,7 +47,6 @@ Example::
                         out='my_m6.py', options={'train_dataloader.dataset.data_root':
                                                  'data/mine/'})
 """
-import copy
 import datetime
 import os
 import os.path as osp
@@ -57,11 +56,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from torch import nn
 
-from .balance import TARGET, Term, balanced_weights, loss_pulls
+from .balance import TARGET, balanced_weights, build_loader, loss_pulls
 from .pairing import Pair, distiller_wiring, pair_levels
 from .probe import (AutowireError, build_model, input_size_of, load_config, probe,
                     scope_of, task_of)
-from .project_methods import NOT_WRITTEN, PROJECT_METHODS, PairInfo, Wiring, pair_lines
+from .project_methods import (NOT_WRITTEN, PROJECT_METHODS, PairInfo, Wiring,
+                              distiller_config, loss_terms, pair_lines)
 
 
 @dataclass(frozen=True)
@@ -204,13 +204,9 @@ def baseline_wiring(method: Method, info: PairInfo) -> Wiring:
                              method.inputs[1]: pair_map['preds_T'],
                              **(method.mapping_extra or {})}
     wiring['student_recorders'].update(method.student_recorders or {})
-    distiller = dict(type='ConfigurableDistiller',
-                     student_recorders=wiring['student_recorders'],
-                     teacher_recorders=wiring['teacher_recorders'],
-                     connectors=wiring['connectors'], distill_losses=losses,
-                     loss_forward_mappings=mappings)
-    terms = {k: Term([f'model.distiller.distill_losses.{k}.{method.weight_field}'],
-                     rf'distill\.{k}', v[method.weight_field]) for k, v in losses.items()}
+    wiring['loss_forward_mappings'] = mappings
+    distiller = distiller_config(wiring, losses)
+    terms = loss_terms(losses, {k: [k] for k in losses}, field_name=method.weight_field)
     conns = {}
     for i, pair in enumerate(pairs):
         conn = connector(pair)
@@ -318,21 +314,15 @@ def _text(name, title, info: PairInfo, wiring: Wiring, student: str, out, prepro
 def train_batches(cfg, count: int = 2) -> list:
     """``count`` batches of the config's train_dataloader (its batch size and sampler,
     no worker processes)."""
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner
-    loader_cfg = copy.deepcopy(cfg.train_dataloader)
-    loader_cfg.update(num_workers=0, persistent_workers=False)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        try:
-            loader = Runner.build_dataloader(loader_cfg, seed=0)
-            it = iter(loader)
-            return [next(it) for _ in range(count)]
-        except Exception as err:  # noqa: BLE001 - the user's dataset, any error
-            raise AutowireError(
-                f'student: measuring the loss weights needs {count} batches of its '
-                f'train_dataloader, which failed ({type(err).__name__}: {err}); point '
-                'the data root at your data, or keep the start weights with '
-                '--no-measure') from None
+    try:
+        it = iter(build_loader(cfg, 'train'))
+        return [next(it) for _ in range(count)]
+    except Exception as err:  # noqa: BLE001 - the user's dataset, any error
+        raise AutowireError(
+            f'student: measuring the loss weights needs {count} batches of its '
+            f'train_dataloader, which failed ({type(err).__name__}: {err}); point '
+            'the data root at your data, or keep the start weights with '
+            '--no-measure') from None
 
 
 def measure_terms(path: str, wiring: Wiring, student_ckpt: Optional[str] = None,

@@ -30,7 +30,7 @@ import threading
 from .engine import Bench, Results, Settings, SubprocessRunner, lock_work_dir
 from .jobs import ROOT, log
 from .report import publish
-from .spec import REPORT_SEEDS, TUNING_SEED, SpecError, validate
+from .spec import REPORT_SEEDS, SpecError, seeds_problem, validate
 from .tasks import TASKS
 
 
@@ -63,10 +63,8 @@ def parse_args(argv):
     p.add_argument('--smoke', action='store_true',
                    help='tiny schedules, fewer seeds allowed; files under the work dir')
     args = p.parse_args(argv)
-    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0 or \
-            TUNING_SEED in args.seeds:
-        p.error(f'--seeds must be distinct non-negative integers other than the tuning '
-                f'seed {TUNING_SEED}')
+    if seeds_problem(args.seeds):
+        p.error(seeds_problem(args.seeds))
     if len(args.seeds) < 3 and not args.smoke:
         p.error('protocol v2 reports at least 3 seeds (--smoke for a quick try)')
     tasks = list(TASKS) if args.task == 'all' else [args.task]

@@ -42,11 +42,12 @@ import signal
 import sys
 import threading
 
+from .cli import stop
 from .engine import Bench, Results, Settings, SubprocessRunner, fmt_scale, lock_work_dir
 from .jobs import ROOT, log, write_json, write_text
 from .report import document, plot
 from .spec import (REPORT_SEEDS, SCALES, TUNING_SEED, Data, Row, Schedule, SpecError, Task,
-                   Teacher, last_eval, sha256, validate)
+                   Teacher, file_stamp, last_eval, seeds_problem, sha256, validate)
 
 # the metric of each task: (Task.metric, log keys tried in order, divisor to a fraction)
 TASK_METRICS = {
@@ -118,17 +119,13 @@ def check_val_split(cfg, argument='student'):
 
 def check_val_data(cfg, argument='student'):
     """The val dataset builds and is not empty."""
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import Runner
-    loader = _loader_dict(cfg.val_dataloader)
-    loader.update(num_workers=0, persistent_workers=False)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        try:
-            size = len(Runner.build_dataloader(loader, seed=0).dataset)
-        except Exception as err:  # noqa: BLE001 - the user's dataset, any error
-            raise CompareError(f'{argument}: its val_dataloader does not build '
-                               f'({type(err).__name__}: {err}); compare chooses weights '
-                               'on val') from None
+    from kd_plugins.autowire.balance import build_loader
+    try:
+        size = len(build_loader(cfg, 'val').dataset)
+    except Exception as err:  # noqa: BLE001 - the user's dataset, any error
+        raise CompareError(f'{argument}: its val_dataloader does not build '
+                           f'({type(err).__name__}: {err}); compare chooses weights '
+                           'on val') from None
     if size == 0:
         raise CompareError(f'{argument}: its val_dataloader has no samples; compare '
                            'chooses weights on val')
@@ -163,18 +160,17 @@ def check_iters(iters, configs):
         raise CompareError(f'--iters {iters} is below what one sweep needs: {why}')
 
 
+def write_if_changed(path, text):
+    """Write ``text`` to ``path`` unless it holds that already."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    if not osp.isfile(path) or open(path).read() != text:
+        write_text(path, text)
+    return path
+
+
 def materialize(cfg, out):
-    """Write ``cfg`` (options applied) whole to ``out`` unless it holds that already."""
-    os.makedirs(osp.dirname(out), exist_ok=True)
-    text = cfg.pretty_text
-    if not osp.isfile(out) or open(out).read() != text:
-        write_text(out, text)
-    return out
-
-
-def file_stamp(path):
-    st = os.stat(path)
-    return [osp.abspath(path), st.st_size, st.st_mtime_ns]
+    """Write ``cfg`` (options applied) whole to ``out``."""
+    return write_if_changed(out, cfg.pretty_text)
 
 
 def write_configs(args, work, student, teacher, say):
@@ -243,39 +239,21 @@ def describe_data(work, student_cfg, options):
         k: _loader_dict(student_cfg.get(k)) for k in (
             'train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
             'test_evaluator')})
-    path = osp.join(work, 'data', 'meta.json')
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    text = json.dumps(meta, sort_keys=True, default=repr, indent=1)
-    if not osp.isfile(path) or open(path).read() != text:
-        write_text(path, text)
+    write_if_changed(osp.join(work, 'data', 'meta.json'),
+                     json.dumps(meta, sort_keys=True, default=repr, indent=1))
     return meta
 
 
-def _nested(dotted, value):
-    out = value
-    for part in reversed(dotted.split('.')):
-        out = {part: out}
-    return out
-
-
-def _merge(a, b):
-    for k, v in b.items():
-        if isinstance(v, dict) and isinstance(a.get(k), dict):
-            _merge(a[k], v)
-        else:
-            a[k] = v
-    return a
-
-
 def chosen_config(path, weights):
-    """``<method>_chosen.py`` next to ``path``: it, with the chosen loss weights."""
+    """``<method>_chosen.py`` next to ``path``: it, with the chosen loss weights (dotted
+    keys nested by mmengine's own option merge)."""
+    from mmengine.config import Config
     out = osp.splitext(path)[0] + '_chosen.py'
-    tree = {}
-    for k, v in weights.items():
-        _merge(tree, _nested(k, v))
+    tree = Config()
+    tree.merge_from_dict(weights)
     lines = [f'# {osp.basename(path)} with the loss weights compare chose on val',
              f"_base_ = ['./{osp.basename(path)}']"]
-    lines += [f'{k} = {v!r}' for k, v in tree.items()]
+    lines += [f'{k} = {v!r}' for k, v in tree.to_dict().items()]
     write_text(out, '\n'.join(lines) + '\n')
     return out
 
@@ -379,10 +357,8 @@ def parse_args(argv):
         p.error('--methods: name at least one method')
     if len(set(args.methods)) != len(args.methods):
         p.error(f'--methods: a method appears twice in {args.methods}')
-    if len(set(args.seeds)) != len(args.seeds) or min(args.seeds) < 0 or \
-            TUNING_SEED in args.seeds:
-        p.error(f'--seeds must be distinct non-negative integers other than the tuning '
-                f'seed {TUNING_SEED}')
+    if seeds_problem(args.seeds):
+        p.error(seeds_problem(args.seeds))
     if any(s <= 0 for s in args.sweep) or len(set(args.sweep)) != len(args.sweep):
         p.error(f'--sweep: distinct positive scales, got {args.sweep}')
     for flag in ('jobs', 'gpus'):
@@ -472,7 +448,7 @@ def main(argv=None, runner=None, say=log):
                           *(shlex.quote(a) for a in (argv or sys.argv[1:]))]))
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _stop)
+        previous = signal.signal(signal.SIGTERM, stop)
     fds = [] if args.plan else lock_work_dir(work, ['compare'])
     try:
         bench = Bench(task, settings, runner or SubprocessRunner(pass_fds=fds), say=say)
@@ -486,10 +462,6 @@ def main(argv=None, runner=None, say=log):
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return publish(Results(task, settings, plan, bench.meta), configs, s_cfg, say)
-
-
-def _stop(signum, frame):
-    raise KeyboardInterrupt(f'signal {signum}')
 
 
 def publish(results, configs, s_cfg, say=log):

@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .jobs import ROOT, log, run_logged, write_json, write_text
-from .spec import (GPU_MEM, PREFERENCE, PROTOCOL, REPORT_SEEDS, SCALES, TUNING_SEED, Ctx,
-                   Task, canonical, config_text, forget_configs, lookup, resolve,
-                   row_options, sha256, sweep_keys)
+from .spec import (GPU_MEM, PROTOCOL, REPORT_SEEDS, SCALES, TUNING_SEED, Ctx, Task,
+                   canonical, config_text, file_stamp, forget_configs, lookup, resolve,
+                   row_options, scale_order, sha256, sweep_keys)
 
 ROLE_ORDER = {'teacher': 0, 'sweep': 1, 'seed': 2, 'eval': 3, 'timing': 4}
 
@@ -447,8 +447,7 @@ class Bench:
         """A teacher the user trained (``Teacher.checkpoint``): not trained here; one
         test run scores it (the teacher row)."""
         seed = self.s.seeds[0]
-        stat = os.stat(t.checkpoint)
-        stamp = sha256([osp.abspath(t.checkpoint), stat.st_size, stat.st_mtime_ns])
+        stamp = sha256(file_stamp(t.checkpoint))
         st.want, st.ckpt, st.dep = (seed, ), t.checkpoint, ('given', stamp)
         opts = dict(self.task.base_options(self.root), **t.options)
         opts.update(self.task.split_options(self.root, 'test', 'test'))
@@ -885,9 +884,7 @@ def choose_scale(vals):
     """The sweep scale with the best val score; ties: x1, then the smaller (then the
     other scales of a custom sweep, smaller first)."""
     best = max(vals.values())
-    order = [s for s in PREFERENCE if s in vals] + sorted(s for s in vals
-                                                          if s not in PREFERENCE)
-    return next(s for s in order if vals[s] == best)
+    return next(s for s in scale_order(vals) if vals[s] == best)
 
 
 @dataclass

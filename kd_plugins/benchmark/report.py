@@ -21,7 +21,7 @@ import statistics
 
 from .engine import fmt_scale
 from .jobs import ROOT, write_json, write_text
-from .spec import METRICS, PREFERENCE, PROTOCOL, SCALES, TUNING_SEED
+from .spec import METRICS, PROTOCOL, SCALES, TUNING_SEED, scale_order
 
 # method -> (task, config folder, what it adds: one line from ../shared/DESIGN.md)
 METHODS = {
@@ -175,10 +175,9 @@ def document(r):
             extra['note'] = task.row(name).note
         if st.role == 'distilling':
             row['start'] = {'loss_weights': st.start, 'from': st.start_from}
-            order = [sc for sc in PREFERENCE if sc in st.sweep] + sorted(
-                sc for sc in st.sweep if sc not in PREFERENCE)
             row['sweep'] = [dict(scale=sc, val=round(st.sweep[sc]['value'], 5))
-                            for sc in order]  # the validator's max() picks ours
+                            for sc in scale_order(st.sweep)]  # the validator's max()
+            # picks the first of equal scores: ours
             row['chosen'] = dict(scale=st.chosen, loss_weights={
                 k: v * st.chosen for k, v in st.start.items()})
             others = [b for b in base if b != name]

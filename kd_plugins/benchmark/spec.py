@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import math
+import os
 import os.path as osp
 import pickle
 import pprint
@@ -286,6 +287,28 @@ def sweep_keys(row, tree):
 
 def sha256(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=repr).encode()).hexdigest()
+
+
+def file_stamp(path):
+    """What identifies a file that is not the engine's (a user's checkpoint): its
+    absolute path, size and modification time."""
+    st = os.stat(path)
+    return [osp.abspath(path), st.st_size, st.st_mtime_ns]
+
+
+def scale_order(scales):
+    """``scales`` in the order ties are broken and sweeps are listed: PREFERENCE (x1,
+    then the smaller), then a custom sweep's other scales, smaller first."""
+    return [s for s in PREFERENCE if s in scales] + sorted(s for s in scales
+                                                           if s not in PREFERENCE)
+
+
+def seeds_problem(seeds):
+    """Why ``seeds`` cannot be reporting seeds, or None."""
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0 or TUNING_SEED in seeds:
+        return (f'--seeds must be distinct non-negative integers other than the tuning '
+                f'seed {TUNING_SEED}')
+    return None
 
 
 # ---------------------------------------------------------------------- validation

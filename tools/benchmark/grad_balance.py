@@ -35,10 +35,9 @@ ensure_importable()
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 from mmrazor.registry import MODELS  # noqa: E402
 
-from kd_plugins.autowire.balance import group_pulls, loss_pulls  # noqa: E402
+from kd_plugins.autowire.balance import build_loader, group_pulls, loss_pulls  # noqa: E402
 from kd_plugins.compat import load_local_checkpoint  # noqa: E402
 
 
@@ -70,11 +69,7 @@ def main(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     args = parser.parse_args(argv)
     first = read_config(args.configs[0], args.cfg_options)
-    first.train_dataloader.num_workers = 0
-    first.train_dataloader.persistent_workers = False
-    init_default_scope(first.get('default_scope', 'mmdet'))
-    loader = Runner.build_dataloader(first.train_dataloader, seed=0)
-    it = iter(loader)
+    it = iter(build_loader(first, 'train'))
     batches = [next(it) for _ in range(args.batches)]
     results = {}
     for path in args.configs:
